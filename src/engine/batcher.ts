@@ -1,0 +1,130 @@
+/**
+ * Dynamic micro-batching with Triton's semantics: requests queue up; a batch runs as
+ * soon as `maxBatchSize` rows wait, or when the oldest request has waited
+ * `maxQueueDelayMs`. One batch runs at a time per model, so requests that arrive
+ * while the backend is busy gather into the next batch by themselves.
+ */
+import { RequestError } from '../errors.js';
+
+export interface Job<R> {
+  requestId: number;
+  /** Rows this request adds to a batch (its batch dimension). */
+  rows: number;
+  enqueuedAt: number;
+  resolve(result: R): void;
+  reject(err: unknown): void;
+  /** Frees what the job holds when it is dropped without running. */
+  release(): void;
+}
+
+export interface BatcherOptions {
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  maxQueue: number;
+}
+
+/** Batch sizes used: powers of two up to `max`, and `max` itself. */
+export function buckets(max: number): number[] {
+  const out: number[] = [];
+  for (let b = 1; b < max; b *= 2) out.push(b);
+  out.push(max);
+  return out;
+}
+
+/** The smallest bucket that holds `rows`, or `rows` itself when it exceeds them all. */
+export function bucketFor(rows: number, sizes: readonly number[]): number {
+  return sizes.find((b) => b >= rows) ?? rows;
+}
+
+/** Takes whole jobs from the front while they fit in `max` rows; always at least one. */
+export function takeBatch<J extends { rows: number }>(queue: J[], max: number): J[] {
+  const batch: J[] = [];
+  let rows = 0;
+  while (queue.length) {
+    const next = queue[0] as J;
+    if (batch.length && rows + next.rows > max) break;
+    batch.push(queue.shift() as J);
+    rows += next.rows;
+  }
+  return batch;
+}
+
+export class Batcher<R, J extends Job<R> = Job<R>> {
+  private queue: J[] = [];
+  private running = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed: Error | undefined;
+
+  constructor(
+    private readonly opts: BatcherOptions,
+    private readonly runBatch: (jobs: J[]) => Promise<void>,
+    private readonly now = () => performance.now(),
+  ) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Adds a job; rejects it at once with QUEUE_FULL when the queue is at its bound. */
+  enqueue(job: J): void {
+    if (this.closed) {
+      job.release();
+      job.reject(this.closed);
+      return;
+    }
+    if (this.queue.length >= this.opts.maxQueue) {
+      job.release();
+      job.reject(new RequestError('QUEUE_FULL', `The queue is full (${this.opts.maxQueue} requests waiting); retry later or raise maxQueue`, {
+        maxQueue: this.opts.maxQueue,
+      }));
+      return;
+    }
+    this.queue.push(job);
+    this.schedule();
+  }
+
+  /** Drops a queued job. Returns whether it was still queued. */
+  cancel(requestId: number, reason: unknown): boolean {
+    const i = this.queue.findIndex((j) => j.requestId === requestId);
+    if (i < 0) return false;
+    const [job] = this.queue.splice(i, 1) as [J];
+    job.release();
+    job.reject(reason);
+    return true;
+  }
+
+  /** Rejects everything queued and refuses new jobs. */
+  close(reason: Error): void {
+    this.closed = reason;
+    clearTimeout(this.timer);
+    for (const job of this.queue.splice(0)) {
+      job.release();
+      job.reject(reason);
+    }
+  }
+
+  private schedule(): void {
+    if (this.running || this.queue.length === 0) return;
+    clearTimeout(this.timer);
+    const rows = this.queue.reduce((n, j) => n + j.rows, 0);
+    const oldest = (this.queue[0] as J).enqueuedAt;
+    const wait = rows >= this.opts.maxBatchSize ? 0 : Math.max(0, oldest + this.opts.maxQueueDelayMs - this.now());
+    // Even with no wait, let the messages already delivered to this thread enqueue first.
+    this.timer = setTimeout(() => void this.pump(), wait);
+  }
+
+  private async pump(): Promise<void> {
+    this.timer = undefined;
+    if (this.running || this.queue.length === 0) return;
+    this.running = true;
+    const batch = takeBatch(this.queue, this.opts.maxBatchSize);
+    try {
+      await this.runBatch(batch);
+    } catch (e) {
+      for (const job of batch) job.reject(e);
+    } finally {
+      this.running = false;
+      this.schedule();
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The Engine: all model logic, behind the {@link EngineApi}. It runs in the worker
+ * (src/worker.ts exposes it) or on the page with `worker: false`, the same code.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InpageError, InputError, RequestError, disposedError, toInpageError } from '../errors.js';
+import type { EngineApi, EngineInit, LoadRequest, WireInput, WirePredictRequest, WireRequest } from '../protocol.js';
+import type { Backend, LoadProgress, MemoryInfo, ModelInfo, ModelStats, Prediction, TensorData } from '../types.js';
+import { startBackend } from './backends.js';
+import { loadModelFiles } from './files.js';
+import { buildModel } from './loader.js';
+import { ServedModel } from './served.js';
+
+export class Engine implements EngineApi {
+  private backend: Backend | undefined;
+  private starting: Promise<Backend> | undefined;
+  private readonly models = new Map<string, ServedModel>();
+  /** Requests cancelled before they reached a batcher (still decoding, say). */
+  private readonly cancelled = new Set<number>();
+  private shut = false;
+
+  init(opts: EngineInit): Promise<Backend> {
+    this.starting ??= startBackend(opts.backends, opts).then((b) => (this.backend = b));
+    return this.starting;
+  }
+
+  private ready(): Backend {
+    if (this.shut) throw disposedError('The runtime');
+    if (!this.backend) throw new InpageError('BACKEND_UNAVAILABLE', 'The engine has not started a backend; call init first');
+    return this.backend;
+  }
+
+  private model(id: string): ServedModel {
+    this.ready();
+    const m = this.models.get(id);
+    if (!m) throw disposedError(`Model ${id}`);
+    return m;
+  }
+
+  async load(req: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    const backend = this.ready();
+    if (this.models.has(req.id)) throw new InputError(`A model with id ${req.id} is already loaded`);
+    const { files, fromCache } = await loadModelFiles(req, onProgress);
+    let built: Awaited<ReturnType<typeof buildModel>> | undefined;
+    let served: ServedModel | undefined;
+    try {
+      built = await buildModel(files, req.format);
+      served = new ServedModel(built, req, backend, fromCache);
+      if (req.warmup) await served.warmup();
+    } catch (e) {
+      if (served) await served.dispose();
+      else built?.model.dispose();
+      throw toInpageError(e, 'MODEL_LOAD_FAILED', `Could not load ${req.name}`);
+    }
+    if (this.shut) {
+      await served.dispose();
+      throw disposedError('The runtime');
+    }
+    this.models.set(req.id, served);
+    return served.info;
+  }
+
+  private async track<T>(requestId: number, work: () => Promise<T>): Promise<T> {
+    if (this.cancelled.delete(requestId)) throw new RequestError('ABORTED', 'The request was aborted before it ran');
+    return work();
+  }
+
+  run(modelId: string, inputs: Record<string, TensorData>, req: WireRequest): Promise<Record<string, TensorData>> {
+    const m = this.model(modelId);
+    return this.track(req.requestId, () => m.run(inputs, req.requestId));
+  }
+
+  predict(modelId: string, input: WireInput, req: WirePredictRequest): Promise<Prediction> {
+    const m = this.model(modelId);
+    return this.track(req.requestId, () => m.predict(input, req));
+  }
+
+  async predictMany(modelId: string, inputs: WireInput[], req: WirePredictRequest): Promise<Prediction[]> {
+    const m = this.model(modelId);
+    return this.track(req.requestId, async () => {
+      // Each item is its own request so the batcher can group them; one id cancels them all.
+      const settled = await Promise.allSettled(inputs.map((input) => m.predict(input, req)));
+      const failed = settled.findIndex((s) => s.status === 'rejected');
+      if (failed >= 0) {
+        const reason = (settled[failed] as PromiseRejectedResult).reason;
+        const e = toInpageError(reason, 'INFERENCE_FAILED');
+        throw new InpageError(e.code, `Item ${failed} of the batch: ${e.message}`, { ...e.details, item: failed });
+      }
+      return settled.map((s) => (s as PromiseFulfilledResult<Prediction>).value);
+    });
+  }
+
+  cancel(requestId: number): void {
+    let found = false;
+    // Several queued jobs may share an id (a predictMany chunk): drop them all.
+    for (const m of this.models.values()) while (m.cancel(requestId)) found = true;
+    if (!found) {
+      this.cancelled.add(requestId);
+      // Ids are never reused; an id that arrives after its request finished is forgotten later.
+      if (this.cancelled.size > 1024) this.cancelled.delete(this.cancelled.values().next().value as number);
+    }
+  }
+
+  async stats(modelId: string): Promise<ModelStats> {
+    return this.model(modelId).snapshot();
+  }
+
+  async dispose(modelId: string): Promise<void> {
+    const m = this.models.get(modelId);
+    if (!m) return;
+    this.models.delete(modelId);
+    await m.dispose();
+  }
+
+  async memory(): Promise<MemoryInfo> {
+    const { numTensors, numBytes } = tf.memory();
+    return { numTensors, numBytes };
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.shut) return;
+    this.shut = true;
+    const all = [...this.models.values()];
+    this.models.clear();
+    await Promise.all(all.map((m) => m.dispose()));
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Downloading a model's files: model.json and its shards, as bytes, with progress
+ * and retries. Nothing here knows tfjs; `loader.ts` turns the bytes into a model.
+ */
+import { ModelLoadError, toInpageError } from '../errors.js';
+import type { LoadProgress } from '../types.js';
+
+/** A model.json as tfjs writes it (only what inpage reads). */
+export interface ModelJson {
+  format?: string;
+  modelTopology?: unknown;
+  weightsManifest?: { paths: string[]; weights: WeightSpec[] }[];
+  signature?: unknown;
+  userDefinedMetadata?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: string };
+}
+
+/** The bytes of every file of a model, keyed by path relative to model.json's folder. */
+export interface ModelFiles {
+  /** Name of model.json within `files` (usually `model.json`). */
+  modelFile: string;
+  files: Map<string, ArrayBuffer>;
+}
+
+export interface FetchOptions {
+  requestInit?: RequestInit | undefined;
+  onProgress?: ((p: LoadProgress) => void) | undefined;
+  /** Attempts per file for network errors and 5xx/408/429 answers. Default 3. */
+  retries?: number;
+  /** First backoff in ms, doubled each retry. Default 200. */
+  backoffMs?: number;
+}
+
+const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, string: 0, complex64: 8 };
+
+/** Parses and checks a model.json; `file` names it in errors. */
+export function parseModelJson(bytes: ArrayBuffer, file: string): ModelJson {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new ModelLoadError(`${file} is not JSON: ${(e as Error).message}`, { file });
+  }
+  const j = json as ModelJson;
+  if (!j || typeof j !== 'object' || !j.modelTopology) {
+    throw new ModelLoadError(`${file} is not a TensorFlow.js model: it has no modelTopology`, { file });
+  }
+  if (j.weightsManifest !== undefined && !Array.isArray(j.weightsManifest)) {
+    throw new ModelLoadError(`${file} has a weightsManifest that is not a list`, { file });
+  }
+  return j;
+}
+
+/** Shard paths in manifest order: the order their bytes are concatenated. */
+export function shardPaths(json: ModelJson): string[] {
+  return (json.weightsManifest ?? []).flatMap((g) => g.paths);
+}
+
+/** Bytes the weights take as stored (quantized size where quantized). */
+export function weightBytes(json: ModelJson): number {
+  let n = 0;
+  for (const g of json.weightsManifest ?? []) {
+    for (const w of g.weights) {
+      const size = w.shape.reduce((a, b) => a * b, 1);
+      n += size * (BYTES[w.quantization?.dtype ?? w.dtype] ?? 4);
+    }
+  }
+  return n;
+}
+
+/** Resolves a shard path against model.json's URL. */
+export function resolveFile(modelUrl: string, path: string): string {
+  return new URL(path, modelUrl).href;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/**
+ * Downloads one file with retries on transient failures. A non-OK final status
+ * fails with MODEL_LOAD_FAILED naming the file.
+ */
+export async function fetchFile(
+  url: string,
+  file: string,
+  opts: FetchOptions,
+  onBytes?: (n: number) => void,
+): Promise<ArrayBuffer> {
+  const attempts = Math.max(1, opts.retries ?? 3);
+  let backoff = opts.backoffMs ?? 200;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    let received = 0;
+    try {
+      const res = await fetch(url, opts.requestInit);
+      if (!res.ok) {
+        if (RETRY_STATUS.has(res.status) && attempt < attempts) {
+          lastError = new Error(`HTTP ${res.status}`);
+          await sleep(backoff);
+          backoff *= 2;
+          continue;
+        }
+        throw new ModelLoadError(`Could not download ${file}: HTTP ${res.status} ${res.statusText} from ${url}`, {
+          file, url, status: res.status,
+        });
+      }
+      if (!res.body || !onBytes) return await res.arrayBuffer();
+      const reader = res.body.getReader();
+      const chunks: Uint8Array[] = [];
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        received += value.byteLength;
+        onBytes(value.byteLength);
+      }
+      return concat(chunks, received);
+    } catch (e) {
+      if (e instanceof ModelLoadError) throw e;
+      // A network failure (fetch's TypeError) or a connection cut mid-body: retry.
+      lastError = e;
+      if (received && onBytes) onBytes(-received);
+      if (attempt < attempts) {
+        await sleep(backoff);
+        backoff *= 2;
+      }
+    }
+  }
+  throw new ModelLoadError(
+    `Could not download ${file} from ${url} after ${attempts} attempts: ${(lastError as Error)?.message ?? lastError}`,
+    { file, url },
+  );
+}
+
+function concat(chunks: Uint8Array[], total: number): ArrayBuffer {
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out.buffer;
+}
+
+/** Downloads model.json and every shard it lists, reporting bytes as they arrive. */
+export async function fetchModelFiles(url: string, opts: FetchOptions): Promise<ModelFiles> {
+  const modelFile = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'model.json');
+  const files = new Map<string, ArrayBuffer>();
+  let loaded = 0;
+  let total = 0;
+  const report = (file: string) => opts.onProgress?.({ loaded, total: Math.max(total, loaded), file });
+
+  const jsonBytes = await fetchFile(url, modelFile, opts);
+  const json = parseModelJson(jsonBytes, modelFile);
+  files.set(modelFile, jsonBytes);
+  loaded = jsonBytes.byteLength;
+  total = loaded + weightBytes(json);
+  report(modelFile);
+
+  const paths = shardPaths(json);
+  // A few at a time: parallel enough to fill the pipe, few enough to keep memory flat.
+  const queue = [...paths];
+  const worker = async () => {
+    for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+      const path = p;
+      const buf = await fetchFile(resolveFile(url, path), path, opts, (n) => {
+        loaded += n;
+        report(path);
+      });
+      files.set(path, buf);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, paths.length) }, worker));
+  if (loaded !== total) {
+    loaded = total;
+    report(modelFile);
+  }
+  return { modelFile, files };
+}
+
+/** Reads model.json and its shards from files the user picked. */
+export async function readPickedFiles(picked: File[], onProgress?: (p: LoadProgress) => void): Promise<ModelFiles> {
+  const jsons = picked.filter((f) => f.name.toLowerCase().endsWith('.json'));
+  const modelJson = jsons.find((f) => f.name === 'model.json') ?? (jsons.length === 1 ? jsons[0] : undefined);
+  if (!modelJson) {
+    throw new ModelLoadError(
+      jsons.length
+        ? `Several .json files were given (${jsons.map((f) => f.name).join(', ')}); name the model's one model.json`
+        : `No model.json among the files given (${picked.map((f) => f.name).join(', ') || 'none'})`,
+    );
+  }
+  const read = async (f: File) => {
+    try {
+      return await f.arrayBuffer();
+    } catch (e) {
+      throw toInpageError(e, 'MODEL_LOAD_FAILED', `Could not read ${f.name}`);
+    }
+  };
+  const jsonBytes = await read(modelJson);
+  const json = parseModelJson(jsonBytes, modelJson.name);
+  const files = new Map<string, ArrayBuffer>([[modelJson.name, jsonBytes]]);
+  const byName = new Map(picked.map((f) => [f.name, f]));
+  const total = picked.reduce((n, f) => n + f.size, 0);
+  let loaded = jsonBytes.byteLength;
+  for (const path of shardPaths(json)) {
+    const base = path.split('/').pop() ?? path;
+    const f = byName.get(path) ?? byName.get(base);
+    if (!f) {
+      throw new ModelLoadError(`Missing weight file ${path}: model.json lists it but it was not among the files given`, {
+        file: path,
+      });
+    }
+    files.set(path, await read(f));
+    loaded += f.size;
+    onProgress?.({ loaded, total, file: path });
+  }
+  return { modelFile: modelJson.name, files };
+}

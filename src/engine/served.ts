@@ -1,0 +1,302 @@
+/**
+ * One loaded model being served: its tfjs model, its batcher, its statistics.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InpageError, InputError, RequestError, disposedError, toInpageError } from '../errors.js';
+import { classify, checkPostprocess, mergePostprocess } from '../postprocess.js';
+import { resolvePreprocess } from '../preprocess-spec.js';
+import type { LoadRequest, WireInput, WirePredictRequest } from '../protocol.js';
+import type { Backend, HeadPrediction, ModelInfo, ModelStats, Prediction, PostprocessSpec, TensorData, TensorInfo } from '../types.js';
+import { checkInputs } from '../validate.js';
+import { Batcher, bucketFor, buckets, type Job } from './batcher.js';
+import { execute, type BuiltModel } from './loader.js';
+import { decodeImage, toModelInput } from './preprocess.js';
+import { StatsWindow } from './stats.js';
+
+/** What a request gets back from its batch. */
+interface BatchResult {
+  outputs: Record<string, TensorData>;
+  queueMs: number;
+  inferenceMs: number;
+  batchSize: number;
+}
+
+interface TensorJob extends Job<BatchResult> {
+  inputs: Record<string, tf.Tensor>;
+}
+
+const now = () => performance.now();
+
+function shapeSize(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Rows [from, from+rows) of a batched output; the whole array when it is all of it. */
+function sliceRows(data: TensorData['data'], shape: number[], from: number, rows: number): TensorData['data'] {
+  const per = shapeSize(shape.slice(1));
+  if (from === 0 && rows === shape[0]) return data;
+  return data.slice(from * per, (from + rows) * per) as TensorData['data'];
+}
+
+function outputDtype(t: tf.Tensor): TensorData['dtype'] {
+  return t.dtype === 'int32' ? 'int32' : t.dtype === 'bool' ? 'bool' : 'float32';
+}
+
+export class ServedModel {
+  readonly info: ModelInfo;
+  private readonly batcher: Batcher<BatchResult, TensorJob>;
+  private readonly stats = new StatsWindow();
+  /** Batch sizes formed (padded to on GPU backends, where each new shape compiles shaders). */
+  private readonly sizes: number[];
+  private readonly pad: boolean;
+  private batching: boolean;
+  private disposed = false;
+  private inflight = 0;
+  private freed: Promise<void> = Promise.resolve();
+
+  constructor(readonly built: BuiltModel, private readonly req: LoadRequest, backend: Backend, fromCache: boolean) {
+    this.info = {
+      name: req.name,
+      version: req.version,
+      format: built.format,
+      inputs: built.inputs,
+      outputs: built.outputs,
+      backend,
+      async: built.async,
+      bytes: built.weightBytes,
+      fromCache,
+    };
+    const batchable = req.batching !== false && !built.async &&
+      built.inputs.every((i) => i.shape !== null && i.shape.length > 0 && i.shape[0] === null) &&
+      built.outputs.every((o) => o.shape === null || (o.shape.length > 0 && o.shape[0] === null));
+    this.batching = batchable;
+    const max = batchable && req.batching ? req.batching.maxBatchSize : 1;
+    this.sizes = buckets(max);
+    this.pad = backend === 'webgl' || backend === 'webgpu';
+    this.batcher = new Batcher<BatchResult, TensorJob>(
+      {
+        maxBatchSize: max,
+        maxQueueDelayMs: batchable && req.batching ? req.batching.maxQueueDelayMs : 0,
+        maxQueue: req.maxQueue,
+      },
+      (jobs) => this.runBatch(jobs),
+    );
+    if (req.postprocess) checkPostprocess(req.postprocess, built.outputs);
+  }
+
+  /** The largest batch this model forms (1 without batching). */
+  get maxBatchSize(): number {
+    return this.batching ? (this.sizes[this.sizes.length - 1] as number) : 1;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw disposedError(`Model ${this.info.name}@${this.info.version}`);
+  }
+
+  /**
+   * Runs each batch bucket once on zeros so shaders compile and memory is allocated
+   * before the first request; also learns output shapes the model.json does not give.
+   */
+  async warmup(): Promise<void> {
+    const fixed = this.info.inputs.every((i) => i.shape && i.shape.slice(1).every((d) => d !== null));
+    if (!fixed) return;
+    const sizes = this.batching ? (this.pad ? this.sizes : [1, this.maxBatchSize]) : [1];
+    for (const n of new Set(sizes)) {
+      const inputs: Record<string, tf.Tensor> = {};
+      for (const i of this.info.inputs) {
+        const shape = (i.shape as (number | null)[]).map((d, k) => (k === 0 && d === null ? n : (d as number)));
+        inputs[i.name] = tf.zeros(shape, i.dtype === 'int32' ? 'int32' : i.dtype === 'bool' ? 'bool' : 'float32');
+      }
+      let outs: tf.Tensor[] = [];
+      try {
+        outs = await execute(this.built, inputs);
+        await Promise.all(outs.map((o) => o.data()));
+        this.learnOutputs(outs, n);
+      } finally {
+        tf.dispose(Object.values(inputs));
+        tf.dispose(outs);
+      }
+    }
+  }
+
+  /** Fills unknown output shapes from a real run, and turns batching off where outputs do not follow the batch. */
+  private learnOutputs(outs: tf.Tensor[], n: number): void {
+    outs.forEach((o, k) => {
+      const info = this.info.outputs[k] as TensorInfo;
+      if (info.shape === null) info.shape = o.shape.map((d, i) => (i === 0 && this.info.inputs[0]?.shape?.[0] === null ? null : d));
+      if (this.batching && n > 1 && o.shape[0] !== n) this.batching = false;
+    });
+  }
+
+  /** `run`: inputs checked, tensors made, queued for a batch. */
+  async run(inputs: Record<string, TensorData>, requestId: number): Promise<Record<string, TensorData>> {
+    this.assertLive();
+    const checked = checkInputs(inputs, this.info.inputs);
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [name, t] of Object.entries(checked)) tensors[name] = tf.tensor(t.data, t.shape, t.dtype);
+    const rows = this.batching ? ((Object.values(checked)[0] as TensorData).shape[0] as number) : 1;
+    const result = await this.submit(tensors, rows, requestId);
+    return result.outputs;
+  }
+
+  /** `predict`: the input decoded and preprocessed on the backend, queued, postprocessed. */
+  async predict(input: WireInput, req: WirePredictRequest): Promise<Prediction> {
+    this.assertLive();
+    const post = mergePostprocess(this.req.postprocess, req.postprocess);
+    if (req.postprocess) checkPostprocess(post, this.info.outputs);
+    const tensors = await this.prepare(input, req);
+    const result = await this.submit(tensors, 1, req.requestId);
+    return this.postprocess(result, post);
+  }
+
+  private async prepare(input: WireInput, req: WirePredictRequest): Promise<Record<string, tf.Tensor>> {
+    if (input.kind === 'tensor') {
+      const only = this.info.inputs.length === 1 ? this.info.inputs[0] : undefined;
+      if (!only) throw new InputError(`predict takes one input; this model has ${this.info.inputs.length}: use run()`);
+      let t = input.tensor;
+      // A single example without its batch dimension gets one.
+      if (only.shape && t.shape.length === only.shape.length - 1) t = { ...t, shape: [1, ...t.shape] };
+      const checked = checkInputs(t, this.info.inputs)[only.name] as TensorData;
+      if (this.batching && checked.shape[0] !== 1) {
+        throw new InputError(`predict takes one example (batch 1), got a batch of ${checked.shape[0]}; use predictBatch or run`);
+      }
+      return { [only.name]: tf.tensor(checked.data, checked.shape, checked.dtype) };
+    }
+    if (this.info.inputs.length !== 1) {
+      throw new InputError(`predict with an image needs a model with one input; this one has ${this.info.inputs.map((i) => i.name).join(', ')}: use run()`);
+    }
+    const pre = resolvePreprocess({ ...this.req.preprocess, ...req.preprocess }, this.info.inputs);
+    const pixels = await decodeImage(input);
+    try {
+      return { [pre.input]: toModelInput(pixels, pre) };
+    } finally {
+      pixels.dispose();
+    }
+  }
+
+  private postprocess(result: BatchResult, spec: PostprocessSpec): Prediction {
+    const outputName = (name: string | undefined) => name ?? (this.info.outputs[0] as TensorInfo).name;
+    const head = (name: string, s: PostprocessSpec): HeadPrediction => {
+      const out = result.outputs[name] as TensorData;
+      return classify(out.data, s);
+    };
+    const headNames = Object.keys(spec.heads ?? {});
+    const primary = spec.output ?? (headNames.length ? headNames[0] : undefined);
+    const main = head(outputName(primary), primary && spec.heads?.[primary] ? { ...spec, ...spec.heads[primary] } : spec);
+    const prediction: Prediction = {
+      ...main,
+      timing: { queueMs: result.queueMs, inferenceMs: result.inferenceMs, totalMs: result.queueMs + result.inferenceMs },
+      model: { name: this.info.name, version: this.info.version },
+      backend: this.info.backend,
+      batchSize: result.batchSize,
+    };
+    if (headNames.length) {
+      prediction.heads = Object.fromEntries(headNames.map((n) => [n, head(n, spec.heads?.[n] ?? {})]));
+    }
+    if (spec.includeOutputs) prediction.outputs = result.outputs;
+    return prediction;
+  }
+
+  private submit(inputs: Record<string, tf.Tensor>, rows: number, requestId: number): Promise<BatchResult> {
+    this.inflight++;
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.batcher.enqueue({
+        requestId,
+        rows,
+        enqueuedAt: now(),
+        inputs,
+        resolve,
+        reject,
+        release: () => tf.dispose(Object.values(inputs)),
+      });
+    }).then(
+      (r) => {
+        this.inflight--;
+        this.stats.record(r.queueMs, r.inferenceMs);
+        return r;
+      },
+      (e) => {
+        this.inflight--;
+        this.stats.error();
+        throw e;
+      },
+    );
+  }
+
+  private async runBatch(jobs: TensorJob[]): Promise<void> {
+    const start = now();
+    const rows = jobs.reduce((n, j) => n + j.rows, 0);
+    const size = this.batching && this.pad ? bucketFor(rows, this.sizes) : rows;
+    const made: tf.Tensor[] = [];
+    let outs: tf.Tensor[] = [];
+    try {
+      let inputs: Record<string, tf.Tensor>;
+      if (jobs.length === 1 && size === rows) {
+        inputs = (jobs[0] as TensorJob).inputs;
+      } else {
+        inputs = {};
+        for (const { name } of this.info.inputs) {
+          const parts = jobs.map((j) => j.inputs[name] as tf.Tensor);
+          const first = parts[0] as tf.Tensor;
+          if (size > rows) {
+            const pad = tf.zeros([size - rows, ...first.shape.slice(1)], first.dtype);
+            made.push(pad);
+            parts.push(pad);
+          }
+          const joined = tf.concat(parts, 0);
+          made.push(joined);
+          inputs[name] = joined;
+        }
+      }
+      outs = await execute(this.built, inputs);
+      const datas = await Promise.all(outs.map((o) => o.data()));
+      const inferenceMs = now() - start;
+      this.stats.batch(rows);
+      let from = 0;
+      for (const job of jobs) {
+        const outputs: Record<string, TensorData> = {};
+        outs.forEach((o, k) => {
+          const name = (this.info.outputs[k] as TensorInfo).name;
+          const batched = jobs.length > 1 || size !== rows;
+          if (batched && o.shape[0] !== size) {
+            throw new InpageError('INFERENCE_FAILED', `Output ${name} has shape [${o.shape}], which does not follow the batch of ${size}; load with batching: false`);
+          }
+          const data = batched ? sliceRows(datas[k] as TensorData['data'], o.shape, from, job.rows) : (datas[k] as TensorData['data']);
+          outputs[name] = { data, shape: batched ? [job.rows, ...o.shape.slice(1)] : o.shape, dtype: outputDtype(o) };
+        });
+        from += job.rows;
+        job.resolve({ outputs, queueMs: start - job.enqueuedAt, inferenceMs, batchSize: rows });
+      }
+    } catch (e) {
+      const err = toInpageError(e, 'INFERENCE_FAILED', `Model ${this.info.name} failed to run`);
+      for (const job of jobs) job.reject(err);
+    } finally {
+      tf.dispose(made);
+      tf.dispose(outs);
+      for (const job of jobs) job.release();
+    }
+  }
+
+  cancel(requestId: number): boolean {
+    return this.batcher.cancel(requestId, new RequestError('ABORTED', 'The request was aborted before it ran'));
+  }
+
+  snapshot(): ModelStats {
+    return this.stats.snapshot(this.batcher.queued);
+  }
+
+  /**
+   * Refuses new requests at once, lets those already accepted finish, then frees
+   * every tensor of the model. So a version can be retired with no failed request.
+   */
+  async dispose(): Promise<void> {
+    if (this.disposed) return this.freed;
+    this.disposed = true;
+    this.freed = (async () => {
+      while (this.inflight > 0) await new Promise((r) => setTimeout(r, 5));
+      this.batcher.close(disposedError(`Model ${this.info.name}@${this.info.version}`));
+      this.built.model.dispose();
+    })();
+    return this.freed;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Everything that crosses the worker boundary. The page calls {@link EngineApi};
+ * the worker (or, with `worker: false`, the page itself) implements it. Only plain
+ * data, typed arrays (transferred), ImageBitmaps (transferred), Blobs and Files cross.
+ */
+import type {
+  Backend, BatchingSpec, IntegrityMap, LoadProgress, MemoryInfo, ModelInfo, ModelStats,
+  PostprocessSpec, PreprocessSpec, Prediction, TensorData,
+} from './types.js';
+
+/** Options the engine starts with. */
+export interface EngineInit {
+  backends: Backend[];
+  /** Folder (ending in `/`) holding the tfjs WASM binaries. */
+  wasmPaths?: string;
+  flags?: Record<string, boolean | number>;
+}
+
+/** A model to load, as the engine receives it. */
+export interface LoadRequest {
+  /** The client's handle for the model; unique per runtime. */
+  id: string;
+  url?: string;
+  files?: File[];
+  name: string;
+  version: string;
+  cache: boolean;
+  integrity?: IntegrityMap;
+  format?: 'graph' | 'layers';
+  warmup: boolean;
+  preprocess?: PreprocessSpec;
+  postprocess?: PostprocessSpec;
+  batching: Required<BatchingSpec> | false;
+  maxQueue: number;
+  /** Only the cloneable parts of RequestInit. */
+  requestInit?: { credentials?: RequestCredentials; headers?: Record<string, string>; mode?: RequestMode };
+}
+
+/** An image as it travels to the engine. */
+export type WireImage =
+  | { kind: 'bitmap'; bitmap: ImageBitmap }
+  | { kind: 'blob'; blob: Blob }
+  | { kind: 'pixels'; data: Uint8ClampedArray; width: number; height: number };
+
+/** What `predict` sends: an image, or a tensor ready for the model. */
+export type WireInput = WireImage | { kind: 'tensor'; tensor: TensorData };
+
+/** Per-request facts the engine needs. Cancellation goes through `cancel(requestId)`. */
+export interface WireRequest {
+  requestId: number;
+}
+
+export interface WirePredictRequest extends WireRequest {
+  preprocess?: PreprocessSpec;
+  postprocess?: PostprocessSpec;
+}
+
+/** A prediction before the page adds `timing.totalMs`. */
+export type WirePrediction = Prediction;
+
+/** The engine's methods. Every method may reject with a serialized InpageError. */
+export interface EngineApi {
+  /** Walks the backend ladder; resolves with the backend in use. */
+  init(opts: EngineInit): Promise<Backend>;
+  load(req: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  run(modelId: string, inputs: Record<string, TensorData>, req: WireRequest): Promise<Record<string, TensorData>>;
+  predict(modelId: string, input: WireInput, req: WirePredictRequest): Promise<WirePrediction>;
+  /** Several predictions in one call (a chunk of `predictBatch`); each item is its own request. */
+  predictMany(modelId: string, inputs: WireInput[], req: WirePredictRequest): Promise<WirePrediction[]>;
+  /** Drops a queued request; a running one finishes but its answer is discarded by the page. */
+  cancel(requestId: number): void;
+  stats(modelId: string): Promise<ModelStats>;
+  dispose(modelId: string): Promise<void>;
+  memory(): Promise<MemoryInfo>;
+  /** Frees every model and the backend. */
+  shutdown(): Promise<void>;
+}

@@ -1,0 +1,252 @@
+/**
+ * Public types of inpage. Everything here is plain data that can cross the
+ * worker boundary by structured clone; nothing refers to tfjs.
+ */
+
+/** A tfjs backend, in the order inpage prefers them by default. */
+export type Backend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/** The element type of a tensor as inpage carries it. `bool` travels as a Uint8Array of 0/1. */
+export type DType = 'float32' | 'int32' | 'bool';
+
+/** The typed arrays a {@link TensorData} may hold. */
+export type TypedArray = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * A tensor as plain data: a flat typed array in row-major order and its shape.
+ * `dtype` defaults from the array: Float32Array is float32, Int32Array int32,
+ * Uint8Array int32 for a model input of int32 (pixels) and bool otherwise.
+ *
+ * @example
+ * const x: TensorData = { data: new Float32Array(2 * 8), shape: [2, 8] };
+ */
+export interface TensorData {
+  data: TypedArray;
+  shape: number[];
+  dtype?: DType;
+}
+
+/** One input or output of a model. `null` in `shape` marks a dimension of any size. */
+export interface TensorInfo {
+  name: string;
+  /** The dtype the model declares (`float32`, `int32`, `bool`; other tfjs dtypes are passed through as text). */
+  dtype: string;
+  /** `null` for a free dimension; `null` as a whole when the model does not tell the rank. */
+  shape: (number | null)[] | null;
+}
+
+/** What inpage knows of a loaded model. */
+export interface ModelInfo {
+  /** `spec.name`, else the last folder of the URL, else the model.json file name. */
+  name: string;
+  /** `spec.version`, default `'1'`. */
+  version: string;
+  format: 'graph' | 'layers';
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  /** The backend the model runs on. */
+  backend: Backend;
+  /** Whether the graph needs `executeAsync` (control flow or dynamic-shape ops). */
+  async: boolean;
+  /** Bytes of weights as downloaded. */
+  bytes: number;
+  /** Whether the files came from inpage's IndexedDB cache. */
+  fromCache: boolean;
+}
+
+/** Download progress of a model's files, in bytes. `total` is known once model.json is read. */
+export interface LoadProgress {
+  loaded: number;
+  total: number;
+  /** The file being downloaded, relative to model.json's folder. */
+  file?: string;
+}
+
+/** How an image is resized to the model's input. */
+export type Fit = 'stretch' | 'cover' | 'contain';
+
+/** Tensor layout of an image input. */
+export type Layout = 'NHWC' | 'NCHW';
+
+/**
+ * Declarative preprocessing of images, done on the backend in the worker. Every field
+ * has a default taken from the model's first input, so `predict(img)` needs none.
+ */
+export interface PreprocessSpec {
+  /** Which input receives the image. Default: the first. */
+  input?: string;
+  /** Target `[height, width]`. Default: from the model's input shape, else the image's own size. */
+  size?: [number, number];
+  /** `'stretch'` (default) ignores the aspect ratio, `'cover'` center-crops, `'contain'` letterboxes with zeros. */
+  fit?: Fit;
+  /** 1 (grayscale, BT.601 luma) or 3 (RGB). Default: from the input shape, else 3. */
+  channels?: 1 | 3;
+  /** Pixels (0..255) are multiplied by this. Default `1/255`; for int32 or uint8 inputs the default is 1. */
+  scale?: number;
+  /** Subtracted per channel after scaling. Default 0. */
+  mean?: number | number[];
+  /** Divided per channel after the mean. Default 1. */
+  std?: number | number[];
+  /** Default: `'NCHW'` when the input's second dimension is 1 or 3 and its last is not, else `'NHWC'`. */
+  layout?: Layout;
+}
+
+/** Activation applied to an output before top-k. */
+export type Activation = 'softmax' | 'sigmoid' | 'none';
+
+/** How an output becomes a classification. */
+export interface PostprocessSpec {
+  /** Which output to read. Default: the first. */
+  output?: string;
+  /** Default `'none'` (the output is taken as probabilities). */
+  activation?: Activation;
+  /** Calibration temperature: logits are divided by it before the activation. Default 1. */
+  temperature?: number;
+  /** Class names by index. */
+  labels?: string[];
+  /** How many classes `topK` lists. Default 5 (at most the number of classes). */
+  topK?: number;
+  /** Below this confidence the prediction abstains (`index: -1, label: null`). Default 0. */
+  threshold?: number;
+  /** One postprocess per output of a multi-output model; results land in `prediction.heads[name]`. */
+  heads?: Record<string, Omit<PostprocessSpec, 'heads' | 'output'>>;
+  /** Also return the raw outputs in `prediction.outputs`. Default false. */
+  includeOutputs?: boolean;
+}
+
+/** Dynamic micro-batching of concurrent requests, with Triton's semantics. */
+export interface BatchingSpec {
+  /** Largest batch formed. Default 8. */
+  maxBatchSize?: number;
+  /** How long a request may wait for company, in ms. Default 2. A lone request waits no longer than this. */
+  maxQueueDelayMs?: number;
+}
+
+/** Checksums of a model's files: `{ 'model.json': 'sha256-<base64>', 'group1-shard1of1.bin': ... }`. */
+export type IntegrityMap = Record<string, string>;
+
+/** What to load and how to serve it. */
+export interface ModelSpec {
+  /** URL of model.json. */
+  url?: string | URL;
+  /** Files picked by the user: model.json and its weight shards. */
+  files?: File[];
+  /** Registry name. Default: from the URL's folder or the file name. */
+  name?: string;
+  /** Version under the name. Default `'1'`. */
+  version?: string;
+  /** Keep the downloaded files in IndexedDB and load from there next time. Default false. */
+  cache?: boolean;
+  /** Expected sha256 of each file; a mismatch fails with `INTEGRITY_MISMATCH`. */
+  integrity?: IntegrityMap;
+  /** Format of the model. Default: read from model.json. */
+  format?: 'graph' | 'layers';
+  /** Run the model once per batch bucket at load so the first request is fast. Default true. */
+  warmup?: boolean;
+  preprocess?: PreprocessSpec;
+  postprocess?: PostprocessSpec;
+  /** Dynamic batching; `false` turns it off. Default on (`{ maxBatchSize: 8, maxQueueDelayMs: 2 }`) where the batch dimension is free. */
+  batching?: BatchingSpec | false;
+  /** Most requests waiting at once before new ones fail with `QUEUE_FULL`. Default 1024. */
+  maxQueue?: number;
+  /** Called as the files download. */
+  onProgress?: (progress: LoadProgress) => void;
+  /** Extra `fetch` options (credentials, headers) for every file. */
+  requestInit?: RequestInit;
+}
+
+/** Per-call options of `run`, `predict` and `predictBatch`. */
+export interface RequestOptions {
+  /** Aborts the request: it rejects with `ABORTED` and, if still queued, never runs. */
+  signal?: AbortSignal;
+  /** Rejects with `TIMEOUT` after this many ms. */
+  timeoutMs?: number;
+}
+
+/** Options of `predict`. */
+export interface PredictOptions extends RequestOptions {
+  preprocess?: PreprocessSpec;
+  postprocess?: PostprocessSpec;
+}
+
+/** Options of `predictBatch`. */
+export interface PredictBatchOptions extends PredictOptions {
+  /** Items sent to the worker at once. Default: the model's max batch size (8). */
+  batchSize?: number;
+  /** Called after each chunk with items done and the total (the total is -1 for an async iterable). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** One class in a prediction. */
+export interface ClassScore {
+  label: string | null;
+  index: number;
+  confidence: number;
+}
+
+/** The result of a classification head. `index: -1, label: null` means the model abstained. */
+export interface HeadPrediction extends ClassScore {
+  topK: ClassScore[];
+}
+
+/** Timing of one request, in ms. */
+export interface Timing {
+  /** Waiting in the batcher's queue. */
+  queueMs: number;
+  /** Preprocess, execute and read back, for the batch this request was in. */
+  inferenceMs: number;
+  /** From the call on the page to the answer on the page. */
+  totalMs: number;
+}
+
+/** The answer of `predict`. */
+export interface Prediction extends HeadPrediction {
+  /** Per-output results when `postprocess.heads` is set. */
+  heads?: Record<string, HeadPrediction>;
+  /** Raw outputs when `postprocess.includeOutputs` is set. */
+  outputs?: Record<string, TensorData>;
+  timing: Timing;
+  model: { name: string; version: string };
+  backend: Backend;
+  /** Size of the batch this request was served in. */
+  batchSize: number;
+}
+
+/** Percentiles over the rolling window, in ms. */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+}
+
+/** Serving statistics of a model over a rolling window of recent requests. */
+export interface ModelStats {
+  requests: number;
+  errors: number;
+  latencyMs: Percentiles;
+  queueMs: Percentiles;
+  inferenceMs: Percentiles;
+  /** How many batches of each size were run. */
+  batchSizes: Record<number, number>;
+  throughputPerSec: number;
+  /** Requests waiting right now. */
+  queued: number;
+}
+
+/** A model held by a runtime. */
+export interface RegistryEntry {
+  name: string;
+  version: string;
+  backend: Backend;
+  bytes: number;
+  state: 'loading' | 'ready' | 'disposed';
+  /** Whether new requests to `name` go to this version. */
+  active: boolean;
+}
+
+/** tfjs memory of the engine. */
+export interface MemoryInfo {
+  numTensors: number;
+  numBytes: number;
+}
