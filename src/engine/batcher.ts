@@ -49,10 +49,30 @@ export function takeBatch<J extends { rows: number }>(queue: J[], max: number): 
   return batch;
 }
 
+let channel: MessageChannel | undefined;
+const tasks: (() => void)[] = [];
+
+/** Runs `fn` in a new task, after messages already queued, without timer clamping. */
+export function nextTask(fn: () => void): void {
+  if (typeof MessageChannel === 'undefined') {
+    setTimeout(fn, 0);
+    return;
+  }
+  if (!channel) {
+    channel = new MessageChannel();
+    channel.port1.onmessage = () => (tasks.shift() as () => void)();
+    // In node (tests) an open port would keep the process alive.
+    (channel.port1 as unknown as { unref?: () => void }).unref?.();
+  }
+  tasks.push(fn);
+  channel.port2.postMessage(0);
+}
+
 export class Batcher<R, J extends Job<R> = Job<R>> {
   private queue: J[] = [];
   private running = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private pumpQueued = false;
   private closed: Error | undefined;
 
   constructor(
@@ -109,8 +129,17 @@ export class Batcher<R, J extends Job<R> = Job<R>> {
     const rows = this.queue.reduce((n, j) => n + j.rows, 0);
     const oldest = (this.queue[0] as J).enqueuedAt;
     const wait = rows >= this.opts.maxBatchSize ? 0 : Math.max(0, oldest + this.opts.maxQueueDelayMs - this.now());
-    // Even with no wait, let the messages already delivered to this thread enqueue first.
-    this.timer = setTimeout(() => void this.pump(), wait);
+    if (wait > 0) {
+      this.timer = setTimeout(() => void this.pump(), wait);
+    } else if (!this.pumpQueued) {
+      // No wait, but let the messages already delivered to this thread enqueue first.
+      // Not setTimeout(0): nested timers are clamped to 4 ms, which would cap a busy queue.
+      this.pumpQueued = true;
+      nextTask(() => {
+        this.pumpQueued = false;
+        void this.pump();
+      });
+    }
   }
 
   private async pump(): Promise<void> {
