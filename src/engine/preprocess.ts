@@ -43,14 +43,11 @@ function resize(x: tf.Tensor3D, size: [number, number] | null, fit: ResolvedPrep
   const [th, tw] = size;
   if (fit === 'stretch') return tf.image.resizeBilinear(x, [th, tw], false, true);
   if (fit === 'cover') {
-    // The largest centered box of the target's aspect ratio, in normalized coordinates.
-    const target = tw / th;
-    const source = w / h;
-    const bw = source > target ? target / source : 1;
-    const bh = source > target ? 1 : source / target;
-    const box = tf.tensor2d([[(1 - bh) / 2, (1 - bw) / 2, (1 + bh) / 2, (1 + bw) / 2]]);
-    const out = tf.image.cropAndResize(tf.expandDims(tf.cast(x, 'float32'), 0) as tf.Tensor4D, box, [0], [th, tw], 'bilinear');
-    return tf.squeeze(out, [0]) as tf.Tensor3D;
+    // The largest centered crop of the target's aspect ratio, in whole pixels, then the same resize as stretch.
+    const ch = Math.min(h, Math.round((w * th) / tw));
+    const cw = Math.min(w, Math.round((h * tw) / th));
+    const crop = tf.slice(x, [Math.floor((h - ch) / 2), Math.floor((w - cw) / 2), 0], [ch, cw, x.shape[2]]);
+    return ch === th && cw === tw ? crop : tf.image.resizeBilinear(crop, [th, tw], false, true);
   }
   const scale = Math.min(th / h, tw / w);
   const nh = Math.max(1, Math.round(h * scale));
