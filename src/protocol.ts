@@ -25,6 +25,8 @@ export interface LoadRequest {
   name: string;
   version: string;
   cache: boolean;
+  /** Where `cache` stores the files: `name@version`, or `url@version` when the spec gave no name. */
+  cacheKey?: string;
   integrity?: IntegrityMap;
   format?: 'graph' | 'layers';
   warmup: boolean;

@@ -2,6 +2,7 @@
  * Public types of inpage. Everything here is plain data that can cross the
  * worker boundary by structured clone; nothing refers to tfjs.
  */
+import type { ErrorCode } from './errors.js';
 
 /** A tfjs backend, in the order inpage prefers them by default. */
 export type Backend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -52,6 +53,13 @@ export interface ModelInfo {
   bytes: number;
   /** Whether the files came from inpage's IndexedDB cache. */
   fromCache: boolean;
+  /**
+   * Set when `spec.cache` was asked for but the cache could not be used: the model
+   * loaded anyway (from the network). `CACHE_QUOTA_EXCEEDED` when storage is full,
+   * `INTEGRITY_MISMATCH` when a cached copy failed its check and was replaced,
+   * `CACHE_FAILED` otherwise (IndexedDB unavailable, say).
+   */
+  cacheError?: { code: ErrorCode; message: string };
 }
 
 /** Download progress of a model's files, in bytes. `total` is known once model.json is read. */
@@ -122,7 +130,11 @@ export interface BatchingSpec {
   maxQueueDelayMs?: number;
 }
 
-/** Checksums of a model's files: `{ 'model.json': 'sha256-<base64>', 'group1-shard1of1.bin': ... }`. */
+/**
+ * Checksums of a model's files, keyed by path relative to model.json's folder (model.json's
+ * own file name included): `{ 'model.json': 'sha256-<base64>', 'group1-shard1of1.bin': ... }`.
+ * `sha384-` and `sha512-` values are accepted too. `npx inpage hash path/to/model.json` prints one.
+ */
 export type IntegrityMap = Record<string, string>;
 
 /** What to load and how to serve it. */
@@ -135,10 +147,23 @@ export interface ModelSpec {
   name?: string;
   /** Version under the name. Default `'1'`. */
   version?: string;
-  /** Keep the downloaded files in IndexedDB and load from there next time. Default false. */
+  /**
+   * Keep the downloaded files in IndexedDB, keyed by `name` and `version` (by URL and
+   * version when no `name` is given), and load from there next time with no network.
+   * Ignored for `files`. Default false.
+   */
   cache?: boolean;
-  /** Expected sha256 of each file; a mismatch fails with `INTEGRITY_MISMATCH`. */
+  /**
+   * Expected checksum of every file. A file whose bytes differ, or a file the map does
+   * not list, fails the load with `INTEGRITY_MISMATCH` naming it, and nothing is cached.
+   */
   integrity?: IntegrityMap;
+  /**
+   * Make this version the active one of its `name` once loaded, so that
+   * `runtime.model(name)` sends new requests to it. Default false: the first version
+   * loaded under a name is active until another is promoted.
+   */
+  promote?: boolean;
   /** Format of the model. Default: read from model.json. */
   format?: 'graph' | 'layers';
   /** Run the model once per batch bucket at load so the first request is fast. Default true. */
@@ -249,4 +274,20 @@ export interface RegistryEntry {
 export interface MemoryInfo {
   numTensors: number;
   numBytes: number;
+}
+
+/** A model stored in inpage's IndexedDB cache (see `cache.list()`). */
+export interface CacheEntry {
+  /** The cache key: `name@version`, or `url@version` for a model loaded without a name. */
+  key: string;
+  name: string;
+  version: string;
+  /** The URL of model.json it was downloaded from. */
+  url: string;
+  /** Bytes of all its files. */
+  bytes: number;
+  /** Its files, relative to model.json's folder, model.json first. */
+  files: string[];
+  /** When it was stored, in ms since the epoch. */
+  storedAt: number;
 }
