@@ -1,7 +1,8 @@
 // The build: the small page-side entry (ESM + UMD + bundled types), the worker
 // bundle with tfjs inside, the same engine as a module for `worker: false`, the
 // tfjs WASM binaries beside them, and the command line.
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import commonjs from '@rollup/plugin-commonjs';
 import resolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
@@ -57,5 +58,12 @@ export default [
     input: 'src/index.ts',
     output: { file: 'dist/inpage.d.ts', format: 'es' },
     plugins: [engineLink, dts()],
+  },
+  {
+    // The command line for node (`npx inpage hash path/to/model.json`); no tfjs in it.
+    input: 'src/cli/index.ts',
+    output: { file: 'dist/cli.mjs', format: 'es', sourcemap: true, banner: '#!/usr/bin/env node' },
+    external: (id) => id.startsWith('node:') || builtinModules.includes(id),
+    plugins: [resolve({ preferBuiltins: true }), ts(), { name: 'inpage-cli-executable', writeBundle: () => chmodSync('dist/cli.mjs', 0o755) }],
   },
 ];
