@@ -26,8 +26,9 @@ export function isLabelled(y) {
 }
 
 /**
- * The class named by a file's name: the part before the first `_`, `-`, `.` or digit,
- * compared case-insensitively with `classes`; the class index, or -1 when none matches.
+ * The class named by a file's name, compared case-insensitively with `classes`: the whole
+ * stem, then the stem without a trailing number, then each part between `_`, `-`, `.`,
+ * spaces and digits, first match wins; the class index, or -1 when none matches.
  * A folder name works too: `circle/017.png` gives `circle`.
  * @param {string} path a file name or a relative path (`webkitRelativePath`)
  * @param {readonly string[]} classes class names by index
@@ -38,8 +39,9 @@ export function labelFromFileName(path, classes) {
   const parts = String(path).split(/[\\/]/).filter(Boolean);
   const file = parts.pop() ?? '';
   const stem = file.replace(/\.[^.]*$/, '').toLowerCase();
-  // "star_017" -> "star"; "big-star_3" is tried whole before its prefix.
-  const candidates = [stem, stem.replace(/[_\-\s.]*\d+$/, ''), stem.split(/[_\-\s.\d]/)[0]];
+  // "star_017" -> "star"; "big-star_3" is tried whole before its parts; "star_red_017"
+  // gives "star" to a shape head and "red" to a colour head.
+  const candidates = [stem, stem.replace(/[_\-\s.]*\d+$/, ''), ...stem.split(/[_\-\s.\d]+/)];
   for (const c of candidates) {
     const i = lower.indexOf(c);
     if (c && i >= 0) return i;
@@ -375,23 +377,29 @@ export function goldenSection(f, lo, hi, tol = 1e-5, maxIter = 200) {
  * @param {ArrayLike<number>} yTrue true class per item (-1 skipped)
  * @param {{ min?: number, max?: number, tol?: number }} [opts] default range [0.05, 20],
  *   tolerance 1e-4 in log T
- * @returns {{ temperature: number, nllBefore: number, nllAfter: number, n: number }}
+ * @returns {{ temperature: number, nllBefore: number, nllAfter: number, n: number, atBound: boolean }}
+ *   atBound: the search ended on a bound of the range, so the data give no finite optimum
+ *   inside it (typically: no labelled item is wrong, and the NLL keeps falling as T -> 0)
  */
 export function fitTemperature(probs, yTrue, opts = {}) {
   const min = opts.min ?? 0.05;
   const max = opts.max ?? 20;
+  const tol = opts.tol ?? 1e-4;
   const n = Array.from(yTrue).filter(isLabelled).length;
   const nllBefore = nll(probs, yTrue, 1);
-  if (n === 0) return { temperature: 1, nllBefore, nllAfter: nllBefore, n };
-  const { x } = goldenSection((logT) => nll(probs, yTrue, Math.exp(logT)), Math.log(min), Math.log(max), opts.tol ?? 1e-4);
+  if (n === 0) return { temperature: 1, nllBefore, nllAfter: nllBefore, n, atBound: false };
+  const lo = Math.log(min);
+  const hi = Math.log(max);
+  const { x } = goldenSection((logT) => nll(probs, yTrue, Math.exp(logT)), lo, hi, tol);
   let temperature = Math.exp(x);
   let nllAfter = nll(probs, yTrue, temperature);
+  const atBound = x - lo <= 10 * tol || hi - x <= 10 * tol;
   // Never report a fit worse than leaving the model alone (only possible at a bound).
   if (!(nllAfter <= nllBefore)) {
     temperature = 1;
     nllAfter = nllBefore;
   }
-  return { temperature, nllBefore, nllAfter, n };
+  return { temperature, nllBefore, nllAfter, n, atBound };
 }
 
 /**
@@ -399,6 +407,9 @@ export function fitTemperature(probs, yTrue, opts = {}) {
  * @param {ArrayLike<ArrayLike<number>>} probs softmax rows, one per item
  * @param {ArrayLike<number>} yTrue true class per item (-1 = unlabelled)
  * @param {number} k number of classes
+ * When the fit runs to a bound of its range (`fitted: false`; with no wrong item the NLL
+ * falls all the way to T -> 0), no temperature is fitted: T stays 1 and "after" equals
+ * "before", rather than reporting a sharpening that the data cannot support.
  * @param {{ bins?: number, heldOut?: boolean }} [opts] heldOut (default true): also
  *   report the ECE after temperature scaling by 2-fold cross-fitting (T fitted on the
  *   even items is scored on the odd ones and the other way round), since an ECE measured
@@ -410,8 +421,10 @@ export function evaluate(probs, yTrue, k, opts = {}) {
   const labelled = Array.from(yTrue).filter(isLabelled).length;
   const cm = confusionMatrix(yTrue, yPred, k);
   const fit = fitTemperature(probs, yTrue);
+  const fitted = labelled > 0 && !fit.atBound;
+  const temperature = fitted ? fit.temperature : 1;
   const before = calibration(probs, yTrue, 1, bins);
-  const after = calibration(probs, yTrue, fit.temperature, bins);
+  const after = fitted ? calibration(probs, yTrue, temperature, bins) : before;
   const result = {
     items: probs.length,
     labelled,
@@ -419,9 +432,11 @@ export function evaluate(probs, yTrue, k, opts = {}) {
     yPred,
     confusion: cm.matrix,
     perClass: perClassMetrics(cm.matrix, cm.abstained),
-    temperature: fit.temperature,
+    temperature,
+    fitted,
+    boundTemperature: fit.atBound ? fit.temperature : NaN,
     nllBefore: fit.nllBefore,
-    nllAfter: fit.nllAfter,
+    nllAfter: fitted ? fit.nllAfter : fit.nllBefore,
     before,
     after,
     heldOutEce: NaN,
@@ -433,7 +448,8 @@ export function evaluate(probs, yTrue, k, opts = {}) {
 /**
  * ECE after temperature scaling on items the temperature never saw: labelled items are
  * split by their rank among labelled items (even / odd), T is fitted on each half and
- * applied to the other, and one reliability diagram is made over all of them.
+ * applied to the other (T = 1 where a half's fit runs to a bound, as in `evaluate`),
+ * and one reliability diagram is made over all of them.
  */
 export function crossFitEce(probs, yTrue, bins = 10) {
   const idx = [];
@@ -443,7 +459,8 @@ export function crossFitEce(probs, yTrue, bins = 10) {
   const correct = [];
   for (let h = 0; h < 2; h++) {
     const fitOn = halves[1 - h];
-    const { temperature } = fitTemperature(fitOn.map((i) => probs[i]), fitOn.map((i) => yTrue[i]));
+    const fit = fitTemperature(fitOn.map((i) => probs[i]), fitOn.map((i) => yTrue[i]));
+    const temperature = fit.atBound ? 1 : fit.temperature;
     for (const i of halves[h]) {
       const p = temperatureScale(probs[i], temperature);
       const top = argmax(p);

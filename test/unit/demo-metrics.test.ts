@@ -23,6 +23,9 @@ describe('labels from names and CSV', () => {
     expect(labelFromFileName('samples/circle/0001.png', classes)).toBe(0);
     expect(labelFromFileName('photo_017.png', classes)).toBe(-1);
     expect(labelFromFileName('starfish_1.png', classes)).toBe(-1);
+    expect(labelFromFileName('star_red_017.png', classes)).toBe(2);
+    expect(labelFromFileName('star_red_017.png', ['blue', 'red'])).toBe(1);
+    expect(labelFromFileName('big-star_3.png', ['star', 'big-star'])).toBe(1);
   });
 
   it('parses file,label rows with a header, names, indices, quotes and -1', () => {
@@ -215,6 +218,21 @@ describe('temperature scaling', () => {
   it('keeps T = 1 with no labelled item', () => {
     expect(fitTemperature([[0.5, 0.5]], [-1]).temperature).toBe(1);
   });
+
+  it('flags a fit that runs to the bound (no wrong item) and evaluate keeps T = 1', () => {
+    const probs = [[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.35, 0.65]];
+    const y = [0, 1, 0, 1];
+    const fit = fitTemperature(probs, y);
+    expect(fit.atBound).toBe(true);
+    expect(fit.temperature).toBeCloseTo(0.05, 3);
+    expect(fitTemperature(probs, [0, 1, 1, 1]).atBound).toBe(false);
+    const r = evaluate(probs, y, 2);
+    expect(r.fitted).toBe(false);
+    expect(r.temperature).toBe(1);
+    expect(r.boundTemperature).toBeCloseTo(0.05, 3);
+    expect(r.after.ece).toBe(r.before.ece);
+    expect(r.nllAfter).toBe(r.nllBefore);
+  });
 });
 
 describe('evaluate', () => {
@@ -229,6 +247,7 @@ describe('evaluate', () => {
     expect(r.confusion).toEqual([[1, 0, 0], [0, 1, 1], [0, 0, 1]]);
     expect(r.before.n).toBe(4);
     expect(r.nllBefore).toBeCloseTo(-(Math.log(0.8) + Math.log(0.7) + Math.log(0.2) + Math.log(0.4)) / 4, 12);
+    expect(r.fitted).toBe(true);
     expect(r.nllAfter).toBeLessThanOrEqual(r.nllBefore);
     expect(Number.isFinite(r.heldOutEce)).toBe(true);
     expect(argmax([0.1, 0.5, 0.5])).toBe(1);
