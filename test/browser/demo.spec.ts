@@ -1,0 +1,206 @@
+/**
+ * The stakeholder demo (examples/demo/), driven as a visitor would: pick an image, draw
+ * a shape, run a labelled batch, switch backends, look at the two-head model and a model
+ * of one's own, then stop the server, reload and predict again from the service worker
+ * and the caches. Screenshots of each state go to test-results/demo/.
+ *
+ * One page is shared by the tests in order (starting a runtime and loading a model
+ * takes seconds on SwiftShader); it has its own server so that the last test can stop it.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+// @ts-ignore: plain ESM script without type declarations
+import { startServer } from '../../scripts/serve.mjs';
+
+const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const samples = join(root, 'examples/demo/samples');
+const shots = join(root, 'test-results/demo');
+
+test.describe.configure({ mode: 'serial' });
+
+let server: { url: string; close(): Promise<void> };
+let context: BrowserContext;
+let page: Page;
+const problems: string[] = [];
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** The top prediction's label (data-label is empty when the model abstains). */
+const prediction = () => page.getByTestId('prediction');
+
+/** Resolves once a prediction newer than the one shown when it was called is on the page. */
+async function newPrediction(action: () => Promise<void>): Promise<void> {
+  const result = page.locator('#result');
+  const before = await result.getAttribute('data-seq');
+  await action();
+  await expect.poll(() => result.getAttribute('data-seq'), { timeout: 60_000 }).not.toBe(before);
+}
+
+async function pickImage(file: string): Promise<void> {
+  await newPrediction(() => page.getByTestId('file').setInputFiles(join(samples, file)));
+}
+
+async function waitReady(backend: string): Promise<void> {
+  await expect(page.getByTestId('backend')).toHaveText(backend, { timeout: 90_000 });
+  await expect(page.getByTestId('status')).toContainText('ready on', { timeout: 90_000 });
+}
+
+test.beforeAll(async ({ browser }) => {
+  mkdirSync(shots, { recursive: true });
+  server = await startServer({ root, port: 0 });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+});
+
+test.afterAll(async () => {
+  await context?.close();
+  await server?.close();
+});
+
+test.afterEach(() => {
+  const seen = problems.splice(0);
+  expect(seen, 'console errors and uncaught exceptions').toEqual([]);
+});
+
+test('loads the demo model with a progress bar and shows the backend', async () => {
+  await page.goto(`${server.url}/examples/demo/?backend=wasm`);
+  await waitReady('wasm');
+  await expect(page.getByTestId('signature-table')).toContainText('shape');
+  await expect(page.locator('#backend-switch button[aria-pressed="true"]')).toHaveText('WASM');
+  // No camera on a headless machine: the button stays hidden.
+  await expect(page.getByTestId('camera')).toBeHidden();
+  await shot('01-loaded');
+});
+
+/** star_001.png's confidence on wasm, which the other backends should match. */
+let wasmConfidence = NaN;
+
+test('classifies an uploaded image', async () => {
+  await pickImage('star_001.png');
+  await expect(prediction()).toHaveAttribute('data-label', 'star');
+  wasmConfidence = Number(await prediction().getAttribute('data-confidence'));
+  expect(wasmConfidence).toBeGreaterThan(0.5);
+  await expect(prediction()).toContainText(/star\s+\d+(\.\d)?%/i);
+  await expect(page.getByTestId('bars').locator('.bar')).toHaveCount(5);
+  await shot('02-upload');
+});
+
+test('abstains ("not sure") when the threshold is above the confidence', async () => {
+  await pickImage('circle_003.png');
+  const confidence = Number(await prediction().getAttribute('data-confidence'));
+  await page.getByTestId('threshold').fill('0.99');
+  if (confidence < 0.99) await expect(prediction()).toContainText('not sure');
+  await page.getByTestId('threshold').fill('0');
+  await expect(prediction()).not.toContainText('not sure');
+});
+
+test('classifies a shape drawn with the mouse', async () => {
+  await page.getByTestId('threshold').fill('0.5');
+  const pad = page.getByTestId('pad');
+  await pad.scrollIntoViewIfNeeded();
+  const box = (await pad.boundingBox())!;
+  // A square outline, closed: the pad fills it (like the filled shapes the model saw).
+  const pts: [number, number][] = [[0.25, 0.25], [0.75, 0.25], [0.75, 0.75], [0.25, 0.75], [0.25, 0.25]];
+  await newPrediction(async () => {
+    await page.mouse.move(box.x + box.width * pts[0]![0], box.y + box.height * pts[0]![1]);
+    await page.mouse.down();
+    for (const [x, y] of pts.slice(1)) await page.mouse.move(box.x + box.width * x, box.y + box.height * y, { steps: 8 });
+    await page.mouse.up();
+  });
+  await expect(prediction()).toHaveAttribute('data-label', 'square');
+  await shot('03-drawn');
+});
+
+test('runs a labelled batch over the samples folder and reports accuracy and calibration', async () => {
+  await page.getByTestId('batch-folder').setInputFiles(samples);
+  const accuracy = page.getByTestId('accuracy');
+  await expect(accuracy).toHaveText(/\d+(\.\d)?%/, { timeout: 60_000 });
+  const value = Number((await accuracy.textContent())!.replace('%', ''));
+  // Far above chance (20%); the model's own held-out figure is in its metrics.json.
+  expect(value).toBeGreaterThanOrEqual(60);
+  await expect(page.getByTestId('batch-status')).toContainText('labels from labels.csv');
+  // 60 labelled, 3 unlabelled (-1) left out.
+  await expect(page.locator('.stat', { hasText: 'labelled of 63' })).toContainText('60');
+  await expect(page.getByTestId('confusion').locator('tbody tr')).toHaveCount(5);
+  await expect(page.getByTestId('ece-before')).toHaveText(/\d/);
+  await expect(page.getByTestId('ece-after')).toHaveText(/\d/);
+  await page.locator('#batch-table-box summary').click();
+  const rows = page.getByTestId('batch-table').locator('tbody tr');
+  await expect(rows).toHaveCount(63);
+  // The accuracy is the share of ✓ among the labelled rows.
+  const right = await rows.locator('td.ok').count();
+  expect(value).toBeCloseTo((100 * right) / 60, 1);
+  await page.getByTestId('batch-report').scrollIntoViewIfNeeded();
+  await shot('04-batch');
+});
+
+for (const backend of ['webgl', 'cpu', 'webgpu', 'wasm']) {
+  test(`switches to ${backend} and predicts there`, async () => {
+    await page.locator(`#backend-switch button[data-backend="${backend}"]`).click();
+    await waitReady(backend);
+    await pickImage('star_001.png');
+    await expect(prediction()).toHaveAttribute('data-label', 'star');
+    await expect(page.locator('#result')).toHaveAttribute('data-backend', backend);
+    // Same image, same model: the backends agree (GPU backends to float precision).
+    expect(Number(await prediction().getAttribute('data-confidence'))).toBeCloseTo(wasmConfidence, 2);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(`05-backend-${backend}`);
+  });
+}
+
+test('evaluates the two heads of the multi-head model apart', async () => {
+  await page.getByTestId('model-select').selectOption('multihead');
+  await expect(page.getByTestId('status')).toContainText('shapes-multihead ready', { timeout: 60_000 });
+  // Threshold 0: each head shows its arg max, never "not sure".
+  await page.getByTestId('threshold').fill('0');
+  await pickImage('star_001.png');
+  // The colour head is near perfect; the shape head of this model is weaker (see its metrics.json).
+  await expect(page.getByTestId('prediction-color')).toHaveAttribute('data-label', 'red');
+  await expect(page.getByTestId('prediction-shape')).toHaveAttribute('data-label', /^(circle|square|triangle|cross|star)$/);
+  await expect(page.getByTestId('prediction')).toContainText(/^[a-z]+ \d+% · red \d+%$/i);
+  await page.getByTestId('batch-folder').setInputFiles(samples);
+  await expect(page.getByTestId('accuracy-shape')).toHaveText(/\d+(\.\d)?%/, { timeout: 60_000 });
+  await expect(page.getByTestId('accuracy-color')).toHaveText(/\d+(\.\d)?%/);
+  expect(Number((await page.getByTestId('accuracy-color').textContent())!.replace('%', ''))).toBeGreaterThanOrEqual(90);
+  await expect(page.getByTestId('batch-status')).toContainText('labels-multihead.csv');
+  await expect(page.getByTestId('confusion-color').locator('tbody tr')).toHaveCount(4);
+  await shot('06-multihead');
+});
+
+test('builds itself from a model of one\'s own', async () => {
+  const dir = join(root, 'examples/demo/model-multihead');
+  const { readdirSync } = await import('node:fs');
+  const files = readdirSync(dir).filter((f) => f !== 'labels.json').map((f) => join(dir, f));
+  await page.getByTestId('model-files').setInputFiles(files);
+  await expect(page.getByTestId('status')).toContainText('ready on', { timeout: 60_000 });
+  await expect(page.getByTestId('model-select')).toHaveValue('custom');
+  const sig = page.getByTestId('signature-table');
+  await expect(sig.locator('tbody tr')).toHaveCount(3);
+  await expect(sig).toContainText('32, 32, 3');
+  await pickImage('square_004.png');
+  // No labels: the heads show class indices.
+  await expect(page.getByTestId('prediction-shape')).toContainText('class');
+  await page.getByTestId('signature').scrollIntoViewIfNeeded();
+  await shot('07-own-model');
+});
+
+test('works offline after one visit: server stopped, reload, predict', async () => {
+  await page.goto(`${server.url}/examples/demo/?backend=wasm`);
+  await waitReady('wasm');
+  await expect(page.locator('body')).toHaveAttribute('data-sw', 'ready', { timeout: 30_000 });
+  await server.close();
+  await page.reload();
+  await waitReady('wasm');
+  await expect(page.getByTestId('sw-status')).toContainText('served by its service worker');
+  await pickImage('star_003.png');
+  await expect(prediction()).toHaveAttribute('data-label', 'star');
+  await shot('08-offline');
+});
