@@ -36,6 +36,8 @@ export interface FetchOptions {
   retries?: number;
   /** First backoff in ms, doubled each retry. Default 200. */
   backoffMs?: number;
+  /** Checks each file's bytes as soon as they are in (model.json before it is parsed); a throw fails the load. */
+  verify?: ((file: string, bytes: ArrayBuffer) => Promise<void>) | undefined;
 }
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, string: 0, complex64: 8 };
@@ -158,6 +160,7 @@ export async function fetchModelFiles(url: string, opts: FetchOptions): Promise<
   const report = (file: string) => opts.onProgress?.({ loaded, total: Math.max(total, loaded), file });
 
   const jsonBytes = await fetchFile(url, modelFile, opts);
+  await opts.verify?.(modelFile, jsonBytes);
   const json = parseModelJson(jsonBytes, modelFile);
   files.set(modelFile, jsonBytes);
   loaded = jsonBytes.byteLength;
@@ -170,11 +173,18 @@ export async function fetchModelFiles(url: string, opts: FetchOptions): Promise<
   const worker = async () => {
     for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
       const path = p;
-      const buf = await fetchFile(resolveFile(url, path), path, opts, (n) => {
-        loaded += n;
-        report(path);
-      });
-      files.set(path, buf);
+      try {
+        const buf = await fetchFile(resolveFile(url, path), path, opts, (n) => {
+          loaded += n;
+          report(path);
+        });
+        await opts.verify?.(path, buf);
+        files.set(path, buf);
+      } catch (e) {
+        // The load has failed: the other downloaders stop after their current file.
+        queue.length = 0;
+        throw e;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, paths.length) }, worker));
@@ -186,7 +196,11 @@ export async function fetchModelFiles(url: string, opts: FetchOptions): Promise<
 }
 
 /** Reads model.json and its shards from files the user picked. */
-export async function readPickedFiles(picked: File[], onProgress?: (p: LoadProgress) => void): Promise<ModelFiles> {
+export async function readPickedFiles(
+  picked: File[],
+  onProgress?: (p: LoadProgress) => void,
+  verify?: FetchOptions['verify'],
+): Promise<ModelFiles> {
   const jsons = picked.filter((f) => f.name.toLowerCase().endsWith('.json'));
   const modelJson = jsons.find((f) => f.name === 'model.json') ?? (jsons.length === 1 ? jsons[0] : undefined);
   if (!modelJson) {
@@ -204,6 +218,7 @@ export async function readPickedFiles(picked: File[], onProgress?: (p: LoadProgr
     }
   };
   const jsonBytes = await read(modelJson);
+  await verify?.(modelJson.name, jsonBytes);
   const json = parseModelJson(jsonBytes, modelJson.name);
   const files = new Map<string, ArrayBuffer>([[modelJson.name, jsonBytes]]);
   const byName = new Map(picked.map((f) => [f.name, f]));
@@ -217,7 +232,9 @@ export async function readPickedFiles(picked: File[], onProgress?: (p: LoadProgr
         file: path,
       });
     }
-    files.set(path, await read(f));
+    const bytes = await read(f);
+    await verify?.(path, bytes);
+    files.set(path, bytes);
     loaded += f.size;
     onProgress?.({ loaded, total, file: path });
   }
