@@ -40,16 +40,22 @@ export class Engine implements EngineApi {
   async load(req: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     const backend = this.ready();
     if (this.models.has(req.id)) throw new InputError(`A model with id ${req.id} is already loaded`);
-    const { files, fromCache } = await loadModelFiles(req, onProgress);
+    const loaded = await loadModelFiles(req, onProgress);
     let built: Awaited<ReturnType<typeof buildModel>> | undefined;
     let served: ServedModel | undefined;
+    let storing: Promise<InpageError | undefined> | undefined;
     try {
-      built = await buildModel(files, req.format);
-      served = new ServedModel(built, req, backend, fromCache);
+      built = await buildModel(loaded.files, req.format);
+      served = new ServedModel(built, req, backend, loaded.fromCache);
+      // Only a model that builds is cached; the write runs beside the warmup.
+      storing = loaded.persist();
       if (req.warmup) await served.warmup();
+      const cacheError = await storing;
+      if (cacheError) served.info.cacheError = { code: cacheError.code, message: cacheError.message };
     } catch (e) {
       if (served) await served.dispose();
       else built?.model.dispose();
+      if (storing) await storing.then(() => loaded.unpersist());
       throw toInpageError(e, 'MODEL_LOAD_FAILED', `Could not load ${req.name}`);
     }
     if (this.shut) {
