@@ -7,6 +7,8 @@ export { createRuntime, DEFAULT_BACKENDS } from './client/runtime.js';
 export type { Runtime, RuntimeOptions } from './client/runtime.js';
 export type { Model, ModelSchema, RunInputs, RunOutputs } from './client/model.js';
 export type { ImageSource } from './client/inputs.js';
+export { cache } from './cache/api.js';
+export type { ModelCache } from './cache/api.js';
 export {
   InpageError, InputError, ModelLoadError, IntegrityError, BackendError, RequestError,
 } from './errors.js';
