@@ -6,8 +6,10 @@ import * as Comlink from 'comlink';
 import { InpageError, InputError, disposedError, toInpageError } from '../errors.js';
 import type { EngineApi, LoadRequest } from '../protocol.js';
 import { registerErrorHandler } from '../transfer.js';
-import type { Backend, MemoryInfo, ModelSpec, RegistryEntry } from '../types.js';
+import type { Backend, MemoryInfo, ModelInfo, ModelSpec, RegistryEntry } from '../types.js';
+import { checkIntegrityMap } from '../integrity.js';
 import { ModelHandle, type Model, type ModelHost, type ModelSchema } from './model.js';
+import { NamedModel, Registry } from './registry.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -39,8 +41,25 @@ export interface Runtime {
    * @example const m = await runtime.load<{ inputs: 'image'; outputs: 'probs' }>({ url: '/model/model.json' });
    */
   load<S extends ModelSchema = ModelSchema>(spec: ModelSpec): Promise<Model<S>>;
-  /** The models this runtime holds. */
+  /** The models this runtime holds, loading or ready, in load order; `active` marks the version each name routes to. */
   models(): RegistryEntry[];
+  /**
+   * Makes `name@version` the active version of `name`: new calls through
+   * `runtime.model(name)` go to it, calls already made finish where they are.
+   * @throws InpageError `NOT_FOUND` when no ready model has that name and version
+   * @example
+   * const v2 = await runtime.load({ url: '/models/v2/model.json', name: 'cls', version: '2' });
+   * runtime.promote('cls', '2');
+   * await v1.dispose(); // waits for the requests v1 accepted
+   */
+  promote(name: string, version: string): void;
+  /**
+   * A model by name: each call goes to the version of `name` active at that moment (the
+   * first loaded, until another is promoted; after the active one is disposed, the
+   * latest loaded that remains). Its `dispose()` disposes every version of the name.
+   * @throws InpageError `NOT_FOUND` when no version of `name` is loaded
+   */
+  model<S extends ModelSchema = ModelSchema>(name: string): Model<S>;
   /** tfjs memory of the engine: tensors and bytes. */
   memory(): Promise<MemoryInfo>;
   /** Frees every model and ends the worker. Later calls reject with DISPOSED. */
@@ -52,11 +71,6 @@ const inpageModuleUrl = import.meta.url;
 
 export const DEFAULT_BACKENDS: Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 const DEFAULT_BATCHING = { maxBatchSize: 8, maxQueueDelayMs: 0 };
-
-interface Entry {
-  handle: ModelHandle;
-  state: RegistryEntry['state'];
-}
 
 /** Settles a spec's defaults and checks what can be checked on the page. */
 export function toLoadRequest(spec: ModelSpec, id: string): LoadRequest {
@@ -80,16 +94,20 @@ export function toLoadRequest(spec: ModelSpec, id: string): LoadRequest {
   if (batching && !(batching.maxQueueDelayMs >= 0)) {
     throw new InputError(`batching.maxQueueDelayMs must be >= 0, got ${batching.maxQueueDelayMs}`);
   }
+  if (spec.integrity !== undefined) checkIntegrityMap(spec.integrity);
+  const version = spec.version ?? '1';
   const req: LoadRequest = {
     id,
     name: spec.name ?? defaultName(url, spec.files),
-    version: spec.version ?? '1',
+    version,
     cache: spec.cache ?? false,
     warmup: spec.warmup ?? true,
     batching,
     maxQueue: spec.maxQueue ?? 1024,
   };
   if (url) req.url = url;
+  // Cached under the name the app gave; a model loaded without one is known by its URL.
+  if (req.cache && url) req.cacheKey = `${spec.name ?? url}@${version}`;
   if (spec.files) req.files = spec.files;
   if (spec.integrity) req.integrity = spec.integrity;
   if (spec.format) req.format = spec.format;
@@ -167,13 +185,32 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   return new RuntimeImpl(engine, worker, backend, options.transferInputs ?? true);
 }
 
+/** The engine as model handles see it: disposing a model first lets the calls routed to it by name finish. */
+function draining(engine: EngineApi, registry: Registry): EngineApi {
+  return {
+    init: (opts) => engine.init(opts),
+    load: (req, onProgress) => engine.load(req, onProgress),
+    run: (id, inputs, req) => engine.run(id, inputs, req),
+    predict: (id, input, req) => engine.predict(id, input, req),
+    predictMany: (id, inputs, req) => engine.predictMany(id, inputs, req),
+    cancel: (requestId) => engine.cancel(requestId),
+    stats: (id) => engine.stats(id),
+    dispose: (id) => registry.drain(id).then(() => engine.dispose(id)),
+    memory: () => engine.memory(),
+    shutdown: () => engine.shutdown(),
+  };
+}
+
 class RuntimeImpl implements Runtime, ModelHost {
-  private readonly entries = new Map<string, Entry>();
+  private readonly registry = new Registry();
+  readonly engine: EngineApi;
   private requestIds = 0;
   private modelIds = 0;
   private terminated = false;
 
-  constructor(readonly engine: EngineApi, private readonly w: Worker | undefined, readonly backend: Backend, readonly transferInputs: boolean) {}
+  constructor(engine: EngineApi, private readonly w: Worker | undefined, readonly backend: Backend, readonly transferInputs: boolean) {
+    this.engine = draining(engine, this.registry);
+  }
 
   get worker(): boolean {
     return this.w !== undefined;
@@ -192,9 +229,7 @@ class RuntimeImpl implements Runtime, ModelHost {
   }
 
   onDisposed(id: string): void {
-    const e = this.entries.get(id);
-    if (e) e.state = 'disposed';
-    this.entries.delete(id);
+    this.registry.disposed(id);
   }
 
   async load<S extends ModelSchema = ModelSchema>(spec: ModelSpec): Promise<Model<S>> {
@@ -203,21 +238,32 @@ class RuntimeImpl implements Runtime, ModelHost {
     const req = toLoadRequest(spec, id);
     const progress = spec.onProgress;
     const callback = progress && (this.w ? Comlink.proxy(progress) : progress);
-    const info = await this.engine.load(req, callback);
+    this.registry.loading(id, req.name, req.version, this.backend);
+    let info: ModelInfo;
+    try {
+      info = await this.engine.load(req, callback);
+    } catch (e) {
+      this.registry.failed(id);
+      throw e;
+    }
     const handle = new ModelHandle<S>(this, id, info);
-    this.entries.set(id, { handle: handle as unknown as ModelHandle, state: 'ready' });
+    if (this.terminated) this.registry.failed(id);
+    else this.registry.ready(id, handle as unknown as ModelHandle, spec.promote ?? false);
     return handle;
   }
 
   models(): RegistryEntry[] {
-    return [...this.entries.values()].map(({ handle, state }) => ({
-      name: handle.info.name,
-      version: handle.info.version,
-      backend: handle.info.backend,
-      bytes: handle.info.bytes,
-      state,
-      active: true,
-    }));
+    return this.registry.list();
+  }
+
+  promote(name: string, version: string): void {
+    this.assertLive();
+    this.registry.promote(name, version);
+  }
+
+  model<S extends ModelSchema = ModelSchema>(name: string): Model<S> {
+    this.assertLive();
+    return new NamedModel<S>(this.registry, name, () => this.assertLive());
   }
 
   memory(): Promise<MemoryInfo> {
@@ -231,7 +277,7 @@ class RuntimeImpl implements Runtime, ModelHost {
     try {
       await this.engine.shutdown();
     } finally {
-      this.entries.clear();
+      this.registry.clear();
       this.w?.terminate();
     }
   }
