@@ -227,6 +227,7 @@ async function loadModel(runtime) {
   progress.hidden = false;
   progress.removeAttribute('value');
   const onProgress = ({ loaded, total }) => {
+    progress.dataset.last = `${loaded}/${total}`;
     if (total > 0) {
       progress.max = total;
       progress.value = loaded;

@@ -106,6 +106,13 @@ export function drawLatency(canvas, history) {
       started = true;
     });
     ctx.stroke();
+    ctx.fillStyle = color;
+    history.forEach((s, i) => {
+      if (!Number.isFinite(s[key])) return;
+      ctx.beginPath();
+      ctx.arc(x(i), y(s[key]), 2, 0, 2 * Math.PI);
+      ctx.fill();
+    });
   }
   ctx.font = '600 12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
   ctx.textAlign = 'right';

@@ -7,12 +7,14 @@
  * One page is shared by the tests in order (starting a runtime and loading a model
  * takes seconds on SwiftShader); it has its own server so that the last test can stop it.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 // @ts-ignore: plain ESM script without type declarations
 import { startServer } from '../../scripts/serve.mjs';
+// @ts-ignore: plain ESM script without type declarations
+import { chromeArgs, findChrome } from '../../scripts/find-chrome.mjs';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const samples = join(root, 'examples/demo/samples');
@@ -73,6 +75,11 @@ test.afterEach(() => {
 test('loads the demo model with a progress bar and shows the backend', async () => {
   await page.goto(`${server.url}/examples/demo/?backend=wasm`);
   await waitReady('wasm');
+  // The progress bar saw the whole download (bytes loaded = bytes in total).
+  const last = (await page.getByTestId('load-progress').getAttribute('data-last'))!.split('/').map(Number);
+  expect(last[1]).toBeGreaterThan(100_000);
+  expect(last[0]).toBe(last[1]);
+  await expect(page.getByTestId('load-progress')).toBeHidden();
   await expect(page.getByTestId('signature-table')).toContainText('shape');
   await expect(page.locator('#backend-switch button[aria-pressed="true"]')).toHaveText('WASM');
   // No camera on a headless machine: the button stays hidden.
@@ -91,6 +98,31 @@ test('classifies an uploaded image', async () => {
   await expect(prediction()).toContainText(/star\s+\d+(\.\d)?%/i);
   await expect(page.getByTestId('bars').locator('.bar')).toHaveCount(5);
   await shot('02-upload');
+});
+
+/** Hands a sample PNG to the page as a File inside a DataTransfer, as a drop or a paste carries it. */
+async function dispatchWithFile(selector: string, kind: 'drop' | 'paste', file: string): Promise<void> {
+  const bytes = readFileSync(join(samples, file)).toString('base64');
+  await page.evaluate(({ selector, kind, file, bytes }) => {
+    const data = Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([data], file, { type: 'image/png' }));
+    const target = document.querySelector(selector)!;
+    const ev = kind === 'drop'
+      ? new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true })
+      : new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true });
+    target.dispatchEvent(ev);
+  }, { selector, kind, file, bytes });
+}
+
+test('classifies a dropped and a pasted image', async () => {
+  await page.getByTestId('threshold').fill('0');
+  await newPrediction(() => dispatchWithFile('#drop', 'drop', 'star_001.png'));
+  await expect(prediction()).toHaveAttribute('data-label', 'star');
+  await newPrediction(() => dispatchWithFile('body', 'paste', 'circle_001.png'));
+  await expect(prediction()).toHaveAttribute('data-label', 'circle');
+  await expect(page.locator('#preview')).toBeVisible();
+  await page.getByTestId('threshold').fill('0.5');
 });
 
 test('abstains ("not sure") when the threshold is above the confidence', async () => {
@@ -192,6 +224,36 @@ test('builds itself from a model of one\'s own', async () => {
   await shot('07-own-model');
 });
 
+test('predicts from the camera where there is one (Chromium\'s fake camera)', async ({ playwright }) => {
+  const browser = await playwright.chromium.launch({
+    executablePath: findChrome(),
+    args: [...chromeArgs, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+  });
+  try {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await ctx.grantPermissions(['camera'], { origin: server.url });
+    const cam = await ctx.newPage();
+    cam.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console (camera page): ${m.text()}`);
+    });
+    cam.on('pageerror', (e) => problems.push(`pageerror (camera page): ${e.message}`));
+    await cam.goto(`${server.url}/examples/demo/?backend=wasm`);
+    await expect(cam.getByTestId('status')).toContainText('ready on', { timeout: 90_000 });
+    const button = cam.getByTestId('camera');
+    await expect(button).toBeVisible();
+    await button.click();
+    await expect(cam.locator('#video')).toBeVisible();
+    // Frames keep being classified while the camera runs.
+    const seq = async () => Number(await cam.locator('#result').getAttribute('data-seq'));
+    await expect.poll(seq, { timeout: 30_000 }).toBeGreaterThan(2);
+    await cam.screenshot({ path: join(shots, '08-camera.png') });
+    await button.click();
+    await expect(cam.locator('#video')).toBeHidden();
+  } finally {
+    await browser.close();
+  }
+});
+
 test('works offline after one visit: server stopped, reload, predict', async () => {
   await page.goto(`${server.url}/examples/demo/?backend=wasm`);
   await waitReady('wasm');
@@ -202,5 +264,5 @@ test('works offline after one visit: server stopped, reload, predict', async () 
   await expect(page.getByTestId('sw-status')).toContainText('served by its service worker');
   await pickImage('star_003.png');
   await expect(prediction()).toHaveAttribute('data-label', 'star');
-  await shot('08-offline');
+  await shot('09-offline');
 });
