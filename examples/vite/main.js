@@ -1,16 +1,14 @@
-// A user's app: `inpage` imported as a package and bundled by Vite.
+// A user's app: `inpage` imported from node_modules and bundled by Vite.
 //
-// What a Vite build needs (found by building this app; see test/browser/examples.spec.ts):
-// - The worker bundle by its package entry, with Vite's `?worker&url`, passed as
-//   `workerUrl`. Vite then builds the worker itself, so the
-//   `new URL('./tfjs-backend-wasm*.wasm', import.meta.url)` inside it become the hashed
-//   WASM files of this build. Without it Vite does not see inpage's own
-//   `new Worker(options.workerUrl ?? new URL('./inpage.worker.js', import.meta.url))` as a
-//   worker (the `??` hides the pattern), copies inpage.worker.js as an opaque asset, and
-//   that copy asks for assets/tfjs-backend-wasm-simd.wasm, which is not in the build (404:
-//   the wasm backend fails to start).
-// - vite.config.js: `worker.format: 'es'` (inpage starts a module worker) and
-//   `optimizeDeps.exclude: ['inpage']` for the dev server.
+// Needed for a build: the worker bundle by its package entry with Vite's `?worker&url`,
+// passed as `workerUrl`. Vite then builds the worker itself, so the
+// `new URL('./tfjs-backend-wasm*.wasm', import.meta.url)` inside it point at the hashed
+// WASM files of this build. Without it Vite does not recognise inpage's own
+// `new Worker(options.workerUrl ?? new URL('./inpage.worker.js', import.meta.url))` as a
+// worker (the `??` hides the pattern), copies inpage.worker.js as an opaque asset, and that
+// copy asks for assets/tfjs-backend-wasm-simd.wasm, which is not in the build: 404, and
+// the wasm backend does not start (webgpu, webgl and cpu would still work). Also see
+// vite.config.js.
 import { createRuntime } from 'inpage';
 import workerUrl from 'inpage/worker?worker&url';
 import sample from '../demo/samples/star_001.png';

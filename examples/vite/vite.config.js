@@ -1,13 +1,20 @@
-// The Vite example: build it from the repo root with `npx vite build examples/vite`
-// (output in examples/vite/dist/), or develop with `npx vite examples/vite`.
+// The Vite example: a user's app with inpage in node_modules. From the repo root:
+//
+//   node examples/vite/install-inpage.mjs   # node_modules/inpage, as npm install would
+//   npx vite build examples/vite            # -> examples/vite/dist/
+//   npx vite examples/vite                  # dev server
+//
+// It has a package.json of its own: inside the repo, without one, `import 'inpage'` would
+// resolve to the repo itself (Node's package self-reference), not to node_modules.
+// What inpage asks of a Vite app is in main.js (the worker URL) and below;
+// test/browser/examples.spec.ts builds this app and predicts on wasm from its dist/.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../..');
-const modelDir = resolve(repo, 'examples/demo/model');
+const modelDir = resolve(here, '../demo/model');
 
 /** Ships the demo model with the app as ./model/ (served in dev, emitted in the build). */
 function demoModel() {
@@ -32,22 +39,20 @@ function demoModel() {
 export default defineConfig({
   root: here,
   base: './',
-  resolve: {
-    // Stand-ins for `npm install inpage`: the repo's own package. `inpage` goes through
-    // its package.json (exports "." -> dist/inpage.mjs); `inpage/worker` is its exports
-    // entry "./worker" (dist/inpage.worker.js). An app with inpage in node_modules needs
-    // neither alias.
-    alias: [
-      { find: /^inpage$/, replacement: repo },
-      { find: /^inpage\/worker(\?.*)?$/, replacement: `${resolve(repo, 'dist/inpage.worker.js')}$1` },
-    ],
-  },
-  // Pre-bundling would move dist/inpage.mjs into node_modules/.vite/deps/, away from the
-  // worker bundle and WASM files it finds with new URL('./...', import.meta.url). (With the
-  // alias above inpage is not pre-bundled anyway; from node_modules it would be.)
+  // Dev server: pre-bundling copies inpage.mjs into node_modules/.vite/deps/, where its
+  // new URL('./inpage.worker.js', import.meta.url) is a 404 (WORKER_FAILED). Needed unless
+  // the app passes workerUrl as main.js does; harmless then.
   optimizeDeps: { exclude: ['inpage'] },
-  // inpage starts its worker with { type: 'module' }: build the worker as an ES module.
-  worker: { format: 'es' },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    // Optional: @rollup/plugin-commonjs, which Vite runs on node_modules, rewrites the
+    // worker bundle's dead `require("node-fetch")` (tfjs-core's node code) into an import.
+    // That bundles node-fetch's browser stub when npm installed inpage's dependencies, and
+    // breaks the worker (a bare `import "node-fetch"`, WORKER_FAILED) when it did not.
+    // inpage's bundles are ES modules already: leave them alone.
+    commonjsOptions: { exclude: [/node_modules\/inpage\//] },
+  },
   plugins: [demoModel()],
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },
 });

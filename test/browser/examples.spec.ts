@@ -1,6 +1,6 @@
 /**
  * The examples a user copies from: the smallest ESM page (examples/basic) and a Vite app
- * (examples/vite) that imports `inpage` as a package. The Vite app is built here, its
+ * (examples/vite) that imports `inpage` from node_modules. The Vite app is built here, its
  * dist/ is served on its own, and a prediction runs on the wasm backend: proof that the
  * worker bundle and the WASM binaries resolve in a user's build.
  */
@@ -43,6 +43,8 @@ test.describe('examples/vite', () => {
 
   test.beforeAll(async () => {
     test.setTimeout(180_000);
+    // inpage into examples/vite/node_modules, as `npm install inpage` would put it.
+    await run(process.execPath, [join(root, 'examples/vite/install-inpage.mjs')], { cwd: root });
     const vite = join(root, 'node_modules/vite/bin/vite.js');
     await run(process.execPath, [vite, 'build', 'examples/vite', '--logLevel', 'warn'], { cwd: root, timeout: 170_000 });
   });
