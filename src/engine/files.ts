@@ -8,7 +8,7 @@ import { canHash, checkIntegrityMap, digest, verifyFile } from '../integrity.js'
 import type { LoadRequest } from '../protocol.js';
 import type { IntegrityMap, LoadProgress } from '../types.js';
 import { cacheError, deleteModels, getModel, putModel, type StoredModel } from '../cache/store.js';
-import { fetchModelFiles, parseModelJson, readPickedFiles, weightBytes, type ModelFiles } from './fetch.js';
+import { fetchModelFiles, parseModelJson, readPickedFiles, shardPaths, weightBytes, type ModelFiles } from './fetch.js';
 
 export interface LoadedFiles {
   files: ModelFiles;
@@ -138,7 +138,8 @@ export async function loadModelFiles(req: LoadRequest, onProgress?: (p: LoadProg
     fromCache: false,
     async persist() {
       if (!caching) return undefined;
-      const paths = [files.modelFile, ...[...files.files.keys()].filter((p) => p !== files.modelFile)];
+      // Manifest order, not the order the downloads finished in.
+      const paths = [files.modelFile, ...shardPaths(parseModelJson(files.files.get(files.modelFile) as ArrayBuffer, files.modelFile))];
       const sizes = paths.map((p) => (files.files.get(p) as ArrayBuffer).byteLength);
       const record: StoredModel = {
         key, name: req.name, version: req.version, url, modelFile: files.modelFile, files: paths, sizes,
