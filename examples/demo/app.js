@@ -3,9 +3,13 @@
  * through the public API only (createRuntime, runtime.load, model.predict,
  * model.predictBatch, model.stats, model.info).
  */
-import { activate, createRuntime } from '../../dist/inpage.mjs';
+import * as inpage from '../../dist/inpage.mjs';
 import { drawLatency, drawReliability } from './charts.js';
 import * as M from './metrics.js';
+
+const { activate, createRuntime } = inpage;
+/** inpage's model cache API (newer builds); the page works without it. */
+const modelCache = inpage.cache;
 
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
@@ -29,9 +33,13 @@ const IMAGE_EXT = /\.(png|jpe?g|gif|webp|bmp|avif)$/i;
 const isImage = (f) => (f.type ? f.type.startsWith('image/') : IMAGE_EXT.test(f.name));
 
 /** The demo's own models, beside this page (committed; made by scripts/train-demo.mjs). */
+const here = (path) => new URL(path, import.meta.url).href;
 const MODELS = {
-  demo: { url: new URL('./model/model.json', import.meta.url).href, labels: new URL('./model/labels.json', import.meta.url).href, name: 'shapes' },
-  multihead: { url: new URL('./model-multihead/model.json', import.meta.url).href, labels: new URL('./model-multihead/labels.json', import.meta.url).href, name: 'shapes-multihead' },
+  demo: { url: here('./model/model.json'), labels: here('./model/labels.json'), metrics: here('./model/metrics.json'), name: 'shapes' },
+  multihead: {
+    url: here('./model-multihead/model.json'), labels: here('./model-multihead/labels.json'),
+    metrics: here('./model-multihead/metrics.json'), name: 'shapes-multihead',
+  },
 };
 
 const state = {
@@ -120,6 +128,40 @@ async function fetchLabels(url) {
     return r.ok ? await r.json() : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * The version under which inpage caches a demo model: a hash of its metrics.json, which
+ * changes whenever scripts/train-demo.mjs makes different weights (its training is
+ * deterministic). inpage's cache answers first, so without a new version a returning
+ * visitor would keep an old model. Offline, the last version seen is used.
+ */
+async function modelVersion(m) {
+  const key = `inpage-demo:version:${m.name}`;
+  try {
+    const r = await fetch(m.metrics, { cache: 'no-store' });
+    if (r.ok) {
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await r.arrayBuffer()));
+      const v = Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, '0')).join('');
+      localStorage.setItem(key, v);
+      return v;
+    }
+  } catch {
+    // Offline without the service worker's copy: fall back to the last version seen.
+  }
+  return localStorage.getItem(key) ?? '1';
+}
+
+/** Drops cached versions of a demo model other than the one in use. */
+async function pruneCache(name, version) {
+  if (!modelCache) return;
+  try {
+    for (const e of await modelCache.list()) {
+      if (e.name === name && e.version !== version) await modelCache.delete(name, e.version);
+    }
+  } catch {
+    // The cache is a convenience here; a failure to prune is not the visitor's concern.
   }
 }
 
@@ -254,9 +296,10 @@ async function loadModel(runtime) {
     spec = { files: [modelJson, ...files.filter((f) => /\.bin$/i.test(f.name))], name: folder || modelJson.name.replace(/\.json$/i, ''), onProgress };
   } else {
     const m = MODELS[state.source];
-    labels = await fetchLabels(m.labels);
+    const [l, version] = await Promise.all([fetchLabels(m.labels), modelVersion(m)]);
+    labels = l;
     // cache: true keeps the model in inpage's IndexedDB cache for offline visits.
-    spec = { url: m.url, name: m.name, cache: true, onProgress };
+    spec = { url: m.url, name: m.name, version, cache: true, onProgress };
   }
   setStatus('Loading the model…');
   const t0 = performance.now();
@@ -283,12 +326,13 @@ async function loadModel(runtime) {
   setStatus(`${info.name} ready on ${info.backend} in ${seconds}`);
   $('#cache-status').textContent = info.fromCache
     ? 'Model: from inpage\'s cache (IndexedDB).'
-    : `Model: ${(info.bytes / 1024).toFixed(0)} KB downloaded.`;
+    : `Model: ${(info.bytes / 1024).toFixed(0)} KB downloaded${info.cacheError ? ` (not cached: ${info.cacheError.message})` : ''}.`;
   document.body.dataset.ready = 'true';
   document.body.dataset.fromCache = String(info.fromCache);
   renderSignature(info);
   renderHeads();
   renderFacts(info, seconds);
+  if (state.source !== 'custom') void pruneCache(info.name, info.version).then(showCacheUsage);
   if (state.lastInput) void predict(state.lastInput);
 }
 
@@ -316,7 +360,7 @@ async function loadWith(runtime, spec, labels) {
 
 function renderFacts(info, seconds) {
   const img = state.imageInput;
-  $('#f-name').textContent = `${info.name} v${info.version} (${info.format})`;
+  $('#f-name').replaceChildren(`${info.name} (${info.format})`, el('div', { class: 'small muted', text: `version ${info.version}` }));
   $('#f-backend').textContent = `${info.backend} · ${state.runtime?.worker ? 'in a Web Worker' : 'on the page'}`;
   $('#f-bytes').textContent = `${(info.bytes / 1024).toFixed(0)} KB`;
   $('#f-source').textContent = state.source === 'custom' ? 'your files' : info.fromCache ? 'inpage cache (IndexedDB)' : 'network';
@@ -339,7 +383,7 @@ function renderSignature(info) {
   const img = state.imageInput;
   box.replaceChildren(
     el('p', { class: 'small' },
-      el('strong', { text: info.name }), ` v${info.version} · ${info.format} model · ${(info.bytes / 1024).toFixed(0)} KB of weights · on ${info.backend}${info.async ? ' · executeAsync' : ''}`),
+      el('strong', { text: info.name }), ` version ${info.version} · ${info.format} model · ${(info.bytes / 1024).toFixed(0)} KB of weights · on ${info.backend}${info.async ? ' · executeAsync' : ''}`),
     el('table', { class: 'sig', 'data-testid': 'signature-table' },
       el('thead', {}, el('tr', {}, el('th', { text: '' }), el('th', { text: 'name' }), el('th', { text: 'dtype' }), el('th', { text: 'shape' }))),
       el('tbody', {}, info.inputs.map((t) => row('input', t)), info.outputs.map((t) => row('output', t)))),
@@ -1005,6 +1049,23 @@ document.addEventListener('paste', (ev) => {
 window.addEventListener('online', () => ($('#net').hidden = true));
 window.addEventListener('offline', () => ($('#net').hidden = false));
 $('#net').hidden = navigator.onLine;
+
+async function showCacheUsage() {
+  if (!modelCache) return;
+  try {
+    const models = await modelCache.list();
+    const bytes = models.reduce((n, m) => n + m.bytes, 0);
+    $('#cache-usage').textContent = `inpage cache: ${models.length} model${models.length === 1 ? '' : 's'}, ${(bytes / 1024).toFixed(0)} KB`;
+    $('#cache-clear').hidden = models.length === 0;
+  } catch {
+    $('#cache-usage').textContent = 'inpage cache: unavailable here';
+  }
+}
+
+$('#cache-clear').addEventListener('click', async () => {
+  await modelCache?.clear().catch((e) => showError(e, 'Clearing the cache'));
+  await showCacheUsage();
+});
 
 async function registerServiceWorker() {
   const note = $('#sw-status');

@@ -37,7 +37,7 @@ const MODELS = ['./model/', './model-multihead/'];
 const here = (path) => new URL(path, self.registration.scope).href;
 const libraryRoot = new URL('../../dist/', self.location.href).href;
 
-/** model.json, its weight shards and labels.json; a model that is missing is skipped. */
+/** model.json, its weight shards, labels.json and metrics.json; a missing model is skipped. */
 async function precacheModel(cache, folder) {
   const base = here(folder);
   const res = await fetch(new URL('model.json', base), { cache: 'no-cache' });
@@ -46,8 +46,10 @@ async function precacheModel(cache, folder) {
   await cache.put(new URL('model.json', base).href, res);
   const shards = (json.weightsManifest ?? []).flatMap((g) => g.paths ?? []);
   await cache.addAll(shards.map((p) => new URL(p, base).href));
-  const labels = await fetch(new URL('labels.json', base));
-  if (labels.ok) await cache.put(new URL('labels.json', base).href, labels);
+  for (const extra of ['labels.json', 'metrics.json']) {
+    const res = await fetch(new URL(extra, base));
+    if (res.ok) await cache.put(new URL(extra, base).href, res);
+  }
 }
 
 self.addEventListener('install', (event) => {

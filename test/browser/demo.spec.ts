@@ -262,6 +262,9 @@ test('works offline after one visit: server stopped, reload, predict', async () 
   await page.reload();
   await waitReady('wasm');
   await expect(page.getByTestId('sw-status')).toContainText('served by its service worker');
+  // The page and library came from the service worker; the model from inpage's own cache.
+  await expect(page.locator('body')).toHaveAttribute('data-from-cache', 'true');
+  await expect(page.getByTestId('cache-status')).toContainText('inpage\'s cache');
   await pickImage('star_003.png');
   await expect(prediction()).toHaveAttribute('data-label', 'star');
   await shot('09-offline');
