@@ -172,6 +172,19 @@ test('runs a labelled batch over the samples folder and reports accuracy and cal
   expect(value).toBeCloseTo((100 * right) / 60, 1);
   await page.getByTestId('batch-report').scrollIntoViewIfNeeded();
   await shot('04-batch');
+
+  // The fitted temperature goes into later predictions (postprocess.temperature): T < 1
+  // sharpens the top confidence, T > 1 softens it.
+  const t = Number((await page.locator('#temperature-value').textContent())!);
+  expect(t).toBeGreaterThan(0);
+  await pickImage('circle_003.png');
+  const raw = Number(await prediction().getAttribute('data-confidence'));
+  await newPrediction(() => page.locator('#use-temperature').check());
+  const scaled = Number(await prediction().getAttribute('data-confidence'));
+  if (t < 0.99) expect(scaled).toBeGreaterThan(raw);
+  if (t > 1.01) expect(scaled).toBeLessThan(raw);
+  await newPrediction(() => page.locator('#use-temperature').uncheck());
+  expect(Number(await prediction().getAttribute('data-confidence'))).toBeCloseTo(raw, 6);
 });
 
 for (const backend of ['webgl', 'cpu', 'webgpu', 'wasm']) {
