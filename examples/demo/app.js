@@ -319,12 +319,17 @@ async function loadModel(runtime) {
   state.model = model;
   state.history.push({ p50: NaN, p95: NaN, mark: runtime.backend });
   state.lastRequests = 0;
+  for (const id of ['#p50', '#p95', '#throughput']) $(id).textContent = '–';
+  $('#requests').textContent = '0';
+  drawLatency($('#latency-chart'), state.history);
   progress.hidden = true;
   const info = model.info;
   const elapsed = performance.now() - t0;
   const seconds = elapsed < 1000 ? `${elapsed.toFixed(0)} ms` : `${(elapsed / 1000).toFixed(1)} s`;
   setStatus(`${info.name} ready on ${info.backend} in ${seconds}`);
-  $('#cache-status').textContent = info.fromCache
+  $('#cache-status').textContent = state.source === 'custom'
+    ? 'Model: read from your files.'
+    : info.fromCache
     ? 'Model: from inpage\'s cache (IndexedDB).'
     : `Model: ${(info.bytes / 1024).toFixed(0)} KB downloaded${info.cacheError ? ` (not cached: ${info.cacheError.message})` : ''}.`;
   document.body.dataset.ready = 'true';

@@ -67,7 +67,7 @@ export function drawLatency(canvas, history) {
     ctx.lineTo(left + pw, Math.round(y) + 0.5);
     ctx.stroke();
     const v = (ymax * i) / 4;
-    ctx.fillText(`${Number.isInteger(v) ? v : v.toFixed(1)} ms`, left - 4, y);
+    ctx.fillText(v >= 1000 ? `${+(v / 1000).toFixed(2)} s` : `${Number.isInteger(v) ? v : v.toFixed(1)} ms`, left - 4, y);
   }
   ctx.textAlign = 'left';
   ctx.textBaseline = 'alphabetic';
