@@ -39,8 +39,11 @@ function step(title, cmd, args, { env, count } = {}) {
   console.log(`$ ${[cmd, ...args].join(' ')}`);
   const t0 = Date.now();
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const failedBefore = totals.failed;
   count?.();
   if (r.error || r.status !== 0) {
+    // A step that fails without a failing test (a build error, a crash) still counts as one failure.
+    if (totals.failed === failedBefore) totals.failed += 1;
     const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
     finish(1, `FAILED: ${title} (${why}, after ${secs(Date.now() - t0)})`);
   }
