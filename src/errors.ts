@@ -4,21 +4,25 @@
  * and rebuilt on the page as the same class, so `instanceof` and `code` hold there.
  */
 
+/** Every stable error code, as a value (for checks) and as a type. */
+export const ERROR_CODES = [
+  'MODEL_LOAD_FAILED',
+  'INPUT_INVALID',
+  'BACKEND_UNAVAILABLE',
+  'DISPOSED',
+  'ABORTED',
+  'TIMEOUT',
+  'QUEUE_FULL',
+  'INTEGRITY_MISMATCH',
+  'CACHE_QUOTA_EXCEEDED',
+  'CACHE_FAILED',
+  'NOT_FOUND',
+  'INFERENCE_FAILED',
+  'WORKER_FAILED',
+] as const;
+
 /** Stable error codes. */
-export type ErrorCode =
-  | 'MODEL_LOAD_FAILED'
-  | 'INPUT_INVALID'
-  | 'BACKEND_UNAVAILABLE'
-  | 'DISPOSED'
-  | 'ABORTED'
-  | 'TIMEOUT'
-  | 'QUEUE_FULL'
-  | 'INTEGRITY_MISMATCH'
-  | 'CACHE_QUOTA_EXCEEDED'
-  | 'CACHE_FAILED'
-  | 'NOT_FOUND'
-  | 'INFERENCE_FAILED'
-  | 'WORKER_FAILED';
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The base class of every error inpage throws. */
 export class InpageError extends Error {
@@ -112,10 +116,19 @@ export function deserializeError(s: SerializedError): InpageError {
 /** Wraps a foreign error (tfjs, fetch, IndexedDB) in an InpageError with `code`, keeping its message. */
 export function toInpageError(err: unknown, code: ErrorCode, prefix?: string): InpageError {
   if (err instanceof InpageError) return err;
+  // An InpageError of another copy of this module (the engine bundle on the page, with
+  // worker: false) fails instanceof here; rebuild it as this copy's class.
+  if (isForeignInpageError(err)) return deserializeError(err);
   const message = err instanceof Error ? err.message : String(err);
   const wrapped = new InpageError(code, prefix ? `${prefix}: ${message}` : message, undefined, { cause: err });
   if (err instanceof Error && err.stack) wrapped.stack = err.stack;
   return wrapped;
+}
+
+function isForeignInpageError(err: unknown): err is SerializedError {
+  if (!(err instanceof Error)) return false;
+  const e = err as Error & { code?: unknown };
+  return e.name in classes && (ERROR_CODES as readonly unknown[]).includes(e.code);
 }
 
 /** The error for a call on something already disposed or terminated. */

@@ -118,6 +118,18 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
 
   constructor(private readonly host: ModelHost, readonly id: string, readonly info: ModelInfo) {}
 
+  /** Calls accepted and not yet answered: dispose() lets them finish first. */
+  private readonly accepted = new Set<Promise<unknown>>();
+
+  /** Runs a call that has passed the liveness check; dispose() waits for it. */
+  private accept<T>(work: () => Promise<T>): Promise<T> {
+    const p = work();
+    const settled = p.then(() => undefined, () => undefined);
+    this.accepted.add(settled);
+    void settled.then(() => this.accepted.delete(settled));
+    return p;
+  }
+
   private live(): void {
     this.host.assertLive();
     if (this.disposed) throw disposedError(`Model ${this.info.name}@${this.info.version}`);
@@ -125,6 +137,10 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
 
   async run(inputs: RunInputs<S>, opts?: RequestOptions): Promise<RunOutputs<S>> {
     this.live();
+    return this.accept(() => this.runAccepted(inputs, opts));
+  }
+
+  private async runAccepted(inputs: RunInputs<S>, opts?: RequestOptions): Promise<RunOutputs<S>> {
     const checked = checkInputs(inputs as TensorData | Record<string, TensorData>, this.info.inputs);
     const wired = wireTensors(checked, this.host.transferInputs);
     const payload = this.host.transfer(wired.value, wired.transfer);
@@ -133,6 +149,10 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
 
   async predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
     this.live();
+    return this.accept(() => this.predictAccepted(input, opts));
+  }
+
+  private async predictAccepted(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
     const start = now();
     const wired = await toWireInput(input, this.host.transferInputs);
     const payload = this.host.transfer(wired.value, wired.transfer);
@@ -147,6 +167,13 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     opts: PredictBatchOptions = {},
   ): Promise<Prediction[]> {
     this.live();
+    return this.accept(() => this.predictBatchAccepted(inputs, opts));
+  }
+
+  private async predictBatchAccepted(
+    inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
+    opts: PredictBatchOptions,
+  ): Promise<Prediction[]> {
     const size = opts.batchSize ?? 8;
     if (!Number.isInteger(size) || size < 1) throw new InputError(`batchSize must be a whole number >= 1, got ${opts.batchSize}`);
     const total = Array.isArray(inputs) ? inputs.length : -1;
@@ -203,6 +230,8 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     if (this.disposed) return;
     this.disposed = true;
     this.host.onDisposed(this.id);
+    // Calls made before dispose() may still be decoding their input on the page.
+    await Promise.all(this.accepted);
     await this.host.engine.dispose(this.id);
   }
 }

@@ -134,6 +134,25 @@ function defaultName(url: string | undefined, files: File[] | undefined): string
   return files?.find((f) => f.name.endsWith('.json'))?.name.replace(/\.json$/, '') ?? 'model';
 }
 
+/**
+ * The engine bundle on the page has its own copy of the error classes; its errors are
+ * rebuilt as this module's classes so `instanceof InpageError` holds as with a worker.
+ */
+function adoptErrors(engine: EngineApi): EngineApi {
+  const adopted = {} as Record<string, unknown>;
+  for (const key of ['init', 'load', 'run', 'predict', 'predictMany', 'cancel', 'stats', 'dispose', 'memory', 'shutdown'] as const) {
+    const method = engine[key] as (...args: unknown[]) => unknown;
+    adopted[key] = async (...args: unknown[]) => {
+      try {
+        return await method.apply(engine, args);
+      } catch (e) {
+        throw toInpageError(e, 'INFERENCE_FAILED');
+      }
+    };
+  }
+  return adopted as unknown as EngineApi;
+}
+
 /** Rejects when the worker script fails to load or throws at start. */
 function workerFailure(worker: Worker): Promise<never> {
   return new Promise((_, reject) => {
@@ -172,7 +191,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     } catch (e) {
       throw toInpageError(e, 'WORKER_FAILED', `Could not load inpage.engine.mjs beside ${inpageModuleUrl}`);
     }
-    engine = new mod.Engine();
+    engine = adoptErrors(new mod.Engine());
   }
   let backend: Backend;
   try {

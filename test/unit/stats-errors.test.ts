@@ -68,4 +68,24 @@ describe('errors across the boundary', () => {
     expect(e.message).toBe('model.json: Failed to fetch');
     expect(serializeError('plain string').code).toBe('INFERENCE_FAILED');
   });
+
+  it('rebuild an InpageError of another copy of the module (the page engine bundle) as this copy', () => {
+    // A class of the same name and shape that is not this module's: as the engine bundle's own copy.
+    class ForeignInputError extends Error {
+      override name = 'InputError';
+      code = 'INPUT_INVALID';
+      details = { input: 'x' };
+    }
+    const foreign = new ForeignInputError('Input x has shape [1]');
+    expect(foreign).not.toBeInstanceOf(InpageError);
+    const e = toInpageError(foreign, 'INFERENCE_FAILED');
+    expect(e).toBeInstanceOf(InputError);
+    expect(e.code).toBe('INPUT_INVALID');
+    expect(e.message).toBe('Input x has shape [1]');
+    expect(e.details).toEqual({ input: 'x' });
+    expect(e.stack).toBe(foreign.stack);
+    // An unknown code is not taken for ours.
+    const odd = Object.assign(new Error('odd'), { name: 'InputError', code: 'EWHAT' });
+    expect(toInpageError(odd, 'INFERENCE_FAILED').code).toBe('INFERENCE_FAILED');
+  });
 });
