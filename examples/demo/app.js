@@ -411,6 +411,13 @@ function renderSignature(info) {
   $('#tensor-run').hidden = Boolean(img);
   $('#try').classList.toggle('disabled', !img);
   $('#batch').classList.toggle('disabled', !img);
+  $('#try .hint').textContent = img
+    ? 'Pick, drop or paste an image, draw a shape, or point the camera at one.'
+    : 'This model does not take images: run it under “Your own model” below.';
+  if (!img) {
+    $('#preview').hidden = true;
+    $('#drop').classList.remove('has-image');
+  }
 }
 
 // ---------------------------------------------------------------- predictions

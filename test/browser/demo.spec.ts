@@ -237,6 +237,21 @@ test('builds itself from a model of one\'s own', async () => {
   await shot('07-own-model');
 });
 
+test('builds itself from a model whose input is not an image: runs it on zeros', async () => {
+  const dir = join(root, 'test/fixtures/graph-mlp');
+  const { readdirSync } = await import('node:fs');
+  // expected.json comes along, as stray files do; the page picks model.json.
+  await page.getByTestId('model-files').setInputFiles(readdirSync(dir).map((f) => join(dir, f)));
+  await expect(page.getByTestId('signature')).toContainText('graph model', { timeout: 60_000 });
+  await expect(page.getByTestId('status')).toContainText('ready on');
+  await expect(page.getByTestId('signature')).toContainText('not an image');
+  await expect(page.locator('#try')).toHaveClass(/disabled/);
+  await page.locator('#run-zeros').click();
+  await expect(page.locator('#run-output')).toContainText(/\[\d+(, \d+)*\] -?\d/);
+  await page.getByTestId('signature').scrollIntoViewIfNeeded();
+  await shot('07-own-model-tensor');
+});
+
 test('predicts from the camera where there is one (Chromium\'s fake camera)', async ({ playwright }) => {
   const browser = await playwright.chromium.launch({
     executablePath: findChrome(),
