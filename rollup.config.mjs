@@ -20,6 +20,19 @@ const engineLink = {
     format === 'umd' && targetModuleId === './inpage.engine.mjs' ? { left: 'import(new URL(', right: ', inpageModuleUrl).href)' } : null,
 };
 
+/**
+ * tfjs-core's node platform calls require('node-fetch') and require('util') in code that
+ * never runs in a browser; left in, bundlers of apps (Vite's CommonJS step) turn them into
+ * imports of packages a browser app does not have.
+ */
+const dropNodeRequires = {
+  name: 'inpage-drop-node-requires',
+  transform(code, id) {
+    if (!/tfjs-core[\\/]dist[\\/]platforms[\\/]platform_node\.js$/.test(id)) return null;
+    return { code: code.replace(/require\((['"])(node-fetch|util)\1\)/g, 'undefined'), map: null };
+  },
+};
+
 const WASM = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
 /** Emits the tfjs WASM binaries beside the engine bundles. */
@@ -35,7 +48,7 @@ const wasmFiles = {
 const engineBundle = (input, file) => ({
   input,
   output: { file, format: 'es', sourcemap: true, inlineDynamicImports: true, plugins: [terser()] },
-  plugins: [resolve({ browser: true, preferBuiltins: false }), commonjs(), ts(), wasmFiles],
+  plugins: [dropNodeRequires, resolve({ browser: true, preferBuiltins: false }), commonjs(), ts(), wasmFiles],
   onwarn(warning, warn) {
     // tfjs's own sources trip these; they are not ours to fix.
     if (warning.code === 'THIS_IS_UNDEFINED' || warning.code === 'CIRCULAR_DEPENDENCY') return;

@@ -40,19 +40,12 @@ export default defineConfig({
   root: here,
   base: './',
   // Dev server: pre-bundling copies inpage.mjs into node_modules/.vite/deps/, where its
-  // new URL('./inpage.worker.js', import.meta.url) is a 404 (WORKER_FAILED). Needed unless
-  // the app passes workerUrl as main.js does; harmless then.
+  // new URL('./inpage.worker.js', import.meta.url) would be a 404 (WORKER_FAILED).
   optimizeDeps: { exclude: ['inpage'] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
-    // Optional: @rollup/plugin-commonjs, which Vite runs on node_modules, rewrites the
-    // worker bundle's dead `require("node-fetch")` (tfjs-core's node code) into an import.
-    // That bundles node-fetch's browser stub when npm installed inpage's dependencies, and
-    // breaks the worker (a bare `import "node-fetch"`, WORKER_FAILED) when it did not.
-    // inpage's bundles are ES modules already: leave them alone.
-    commonjsOptions: { exclude: [/node_modules\/inpage\//] },
   },
   plugins: [demoModel()],
 });

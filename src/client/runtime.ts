@@ -181,7 +181,11 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   if (useWorker) {
     if (typeof Worker === 'undefined') throw new InpageError('WORKER_FAILED', 'Web Workers are not available here; pass worker: false');
     registerErrorHandler();
-    worker = new Worker(options.workerUrl ?? new URL('./inpage.worker.js', import.meta.url), { type: 'module', name: 'inpage' });
+    // The literal `new Worker(new URL('./x.js', import.meta.url))` is the pattern bundlers
+    // recognise: they then bundle the worker and the WASM files it names.
+    worker = options.workerUrl
+      ? new Worker(options.workerUrl, { type: 'module', name: 'inpage' })
+      : new Worker(new URL('./inpage.worker.js', import.meta.url), { type: 'module', name: 'inpage' });
     failed = workerFailure(worker);
     engine = Comlink.wrap<EngineApi>(worker) as unknown as EngineApi;
   } else {
