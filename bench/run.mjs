@@ -4,12 +4,12 @@
 //   node bench/run.mjs            full run (~15 min on 2 cores): bench/results/latest.json + BENCHMARKS.md
 //   node bench/run.mjs --smoke    tiny counts, wasm only, < 60 s: bench/results/smoke.json; exits 1 on any error
 //   node bench/run.mjs --report   re-renders BENCHMARKS.md from bench/results/latest.json
-//   options: --only=overhead,main,batching,cold,size,memory,peer  --backends=wasm,cpu,webgl,webgpu  --out=FILE
+//   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold  --backends=wasm,cpu,webgl,webgpu  --out=FILE
 //
 // Needs a built dist/ (npm run build). The run copies dist/ aside first, so a rebuild
 // during the run does not change what is measured.
 import { createHash } from 'node:crypto';
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -53,6 +53,7 @@ const FULL = {
   ],
   concurrency: [1, 8, 32],
   maxBatchSize: 16,
+  batchCost: [{ backend: 'wasm', sizes: [1, 2, 4, 8, 16, 32], reps: 3 }, { backend: 'cpu', sizes: [1, 8, 16], reps: 1 }],
   cold: { backend: 'wasm', model: 'mobilefacenet', reps: 2, networks: [null, { mbps: 20, rttMs: 40 }], warmups: [true, false] },
   memory: { backend: 'wasm', model: 'emotion', n: 10_000, concurrency: 8 },
   peer: [{ backend: 'wasm', n: 4, rounds: 8 }, { backend: 'webgl', n: 2, rounds: 3 }],
@@ -65,12 +66,13 @@ const SMOKE = {
   batching: [{ backend: 'wasm', rounds: 1, durationMs: 300 }],
   concurrency: [1, 8],
   maxBatchSize: 16,
+  batchCost: [{ backend: 'wasm', sizes: [1, 16], reps: 1 }],
   cold: { backend: 'wasm', model: 'emotion', reps: 1, networks: [null], warmups: [true] },
   memory: { backend: 'wasm', model: 'emotion', n: 200, concurrency: 8 },
   peer: [{ backend: 'wasm', n: 2, rounds: 1 }],
 };
 
-const SECTIONS = ['size', 'overhead', 'main', 'batching', 'memory', 'peer', 'cold'];
+const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold'];
 
 function log(...a) {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -308,6 +310,8 @@ async function sectionBatching(ctx, plan) {
         summary[c] = {
           on: median(x.on), off: median(x.off), raw: median(x.raw), rawBatch: x.rawBatch,
           onOverOff: median(ratios(x.on, x.off)), onOverRaw: median(ratios(x.on, x.raw)),
+          // The most batching could give here: raw tfjs at this batch over raw tfjs one at a time.
+          rawOverRaw1: median(ratios(x.raw, per[plan.concurrency[0]].raw)),
         };
         log(`  c=${c}: on ${round(summary[c].on, 1)}/s, off ${round(summary[c].off, 1)}/s, raw batch ${x.rawBatch} ${round(summary[c].raw, 1)}/s`);
       }
@@ -317,6 +321,19 @@ async function sectionBatching(ctx, plan) {
     }
   }
   return results;
+}
+
+/** The batching ceiling in CPU time: raw tfjs in node, per item, by batch size (bench/batch-cost.mjs). */
+function sectionBatchCost(ctx, plan) {
+  return plan.batchCost.filter((p) => ctx.backends.includes(p.backend)).map((p) => {
+    log(`batch cost: ${p.backend} emotion in node, batch ${p.sizes.join('/')}, CPU time`);
+    const out = execFileSync(process.execPath, [join(here, 'batch-cost.mjs'), `--backend=${p.backend}`, `--sizes=${p.sizes.join(',')}`, `--reps=${p.reps}`, '--json'], {
+      cwd: root, stdio: ['ignore', 'pipe', 'ignore'], timeout: 300_000,
+    }).toString().trim().split('\n').pop();
+    const r = JSON.parse(out);
+    log(`  ${Object.entries(r.speedupOverBatch1).map(([b, v]) => `batch ${b} x${round(v, 2)}`).join(', ')} per item vs batch 1`);
+    return r;
+  });
 }
 
 /** 6. Memory: runtime.memory() before and after many requests. */
@@ -501,7 +518,7 @@ async function main() {
     },
   };
   log(`${smoke ? 'smoke run' : 'full run'} on ${data.meta.machine.cores} cores (${data.meta.machine.cpuModel}), ${data.meta.browser}; load average ${data.meta.loadAverageStart.join(' ')}`);
-  const runners = { size: sectionSize, overhead: sectionOverhead, main: sectionMain, batching: sectionBatching, memory: sectionMemory, peer: sectionPeer, cold: sectionCold };
+  const runners = { size: sectionSize, overhead: sectionOverhead, main: sectionMain, batchCost: sectionBatchCost, batching: sectionBatching, memory: sectionMemory, peer: sectionPeer, cold: sectionCold };
   try {
     for (const name of SECTIONS) {
       if (!only.includes(name)) continue;
