@@ -163,14 +163,17 @@ export function renderReport(data) {
     const c = data.cold;
     const rows = c.summary.map((s) => [s.network, s.warmup ? 'on' : 'off', s.lib === 'raw' ? 'raw tfjs' : `inpage, cache ${s.cache ? 'on' : 'off'}`,
       ms(s.firstMs), ms(s.secondMs), fmt(s.ratio, 2), `${ms(s.firstLoadMs)} / ${ms(s.secondLoadMs)}`,
+      s.secondSteps ? `${ms(s.secondSteps.startMs)} / ${ms(s.secondSteps.runtimeMs)} / ${ms(s.secondSteps.loadMs)} / ${ms(s.secondSteps.runMs)}` : '–',
       s.lib === 'inpage' && s.cache ? (s.fromCache ? 'yes' : `**no**${s.cacheError ? ` (${s.cacheError})` : ''}`) : '–',
       s.lib === 'inpage' && s.cache ? pf(s.fromCache && s.ratio <= GOALS.coldSecondOverFirst) : '']);
     parts.push(`### 4. Cold start: navigation to the first answer, ${c.backend}, ${c.model}\n\n` +
       'A first visit in a fresh browser context (empty HTTP cache and IndexedDB), then a second visit in the same context. The app\'s own files ' +
       '(scripts, worker, WASM) are served HTTP-cacheable, as a deployed app would; model files are `no-store`, so on the second visit the model comes ' +
       'from inpage\'s IndexedDB cache (`spec.cache: true`) or from the network again. Throttled rows use Chromium\'s network emulation (CDP ' +
-      '`Network.emulateNetworkConditions`). Medians over repetitions (' + c.reps + '). "load" is `runtime.load` (download, build, warm-up).\n\n' +
-      table(['network', 'warm-up', 'page', 'first visit ms', 'second visit ms', 'second / first', 'load ms first / second', 'second from IndexedDB', `≤ ${GOALS.coldSecondOverFirst}`], rows));
+      '`Network.emulateNetworkConditions`, which throttles the worker\'s fetches too). The app\'s files are served gzipped, model files as they are. ' +
+      'Medians over repetitions (' + c.reps + '). "load" is `runtime.load` (download or IndexedDB read, build, warm-up). The second visit\'s steps: ' +
+      'page until the library is imported / `createRuntime` (worker start, backend) / `load` / first `run`.\n\n' +
+      table(['network', 'warm-up', 'page', 'first visit ms', 'second visit ms', 'second / first', 'load ms first / second', 'second visit steps ms', 'second from IndexedDB', `≤ ${GOALS.coldSecondOverFirst}`], rows));
   }
 
   if (data.size) {

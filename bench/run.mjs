@@ -36,10 +36,11 @@ const MODELS = {
 /** What a full run measures and how often. Slow backends (SwiftShader) get fewer repetitions. */
 const FULL = {
   overhead: [
-    { backend: 'wasm', page: true, models: { emotion: { n: 10, rounds: 15 }, mobilefacenet: { n: 5, rounds: 10 } } },
-    { backend: 'cpu', page: true, models: { emotion: { n: 4, rounds: 6 }, mobilefacenet: { n: 2, rounds: 4 } } },
-    { backend: 'webgl', page: false, models: { emotion: { n: 3, rounds: 5 }, mobilefacenet: { n: 2, rounds: 3 } } },
-    { backend: 'webgpu', page: false, models: { emotion: { n: 2, rounds: 3 } } },
+    // Short rounds, many of them: a burst of load from other jobs then spoils few pairs.
+    { backend: 'wasm', page: true, models: { emotion: { n: 5, rounds: 40 }, mobilefacenet: { n: 3, rounds: 20 } } },
+    { backend: 'cpu', page: true, models: { emotion: { n: 2, rounds: 10 }, mobilefacenet: { n: 1, rounds: 6 } } },
+    { backend: 'webgl', page: false, models: { emotion: { n: 2, rounds: 8 }, mobilefacenet: { n: 1, rounds: 6 } } },
+    { backend: 'webgpu', page: false, models: { emotion: { n: 1, rounds: 5 } } },
   ],
   main: [
     { backend: 'wasm', model: 'emotion', durationMs: 10_000, rounds: 2 },
@@ -476,6 +477,13 @@ async function sectionCold(ctx, plan) {
       firstMs: first, secondMs: second, ratio: second / first,
       firstLoadMs: median(g.map((r) => r.first.marks?.loaded - (r.first.marks?.runtime ?? 0))),
       secondLoadMs: median(g.map((r) => r.second.marks?.loaded - (r.second.marks?.runtime ?? 0))),
+      // Where the second visit's time goes: page and script start, runtime (worker + backend), load, first run.
+      secondSteps: {
+        startMs: median(g.map((r) => r.second.marks?.imported ?? r.second.marks?.start)),
+        runtimeMs: median(g.map((r) => r.second.marks?.runtime - (r.second.marks?.imported ?? r.second.marks?.start))),
+        loadMs: median(g.map((r) => r.second.marks?.loaded - r.second.marks?.runtime)),
+        runMs: median(g.map((r) => r.second.marks?.first - r.second.marks?.loaded)),
+      },
       fromCache: g.every((r) => r.second.fromCache === true),
       cacheError: g.map((r) => r.second.cacheError).find(Boolean) ?? null,
     };
