@@ -1,6 +1,7 @@
 // `npm test`: everything a change must pass, in order, stopping at the first failing step:
 // Chromium, fixtures (only when missing), build, typecheck, unit tests (vitest), browser
-// tests (Playwright). Extra arguments go to Playwright: `npm test -- -g wasm`.
+// tests (Playwright), then a smoke run of the benchmark. Extra arguments go to Playwright:
+// `npm test -- -g wasm` (and skip the benchmark smoke run).
 // Ends with one line `N passed, M failed[, K skipped]` over vitest and Playwright.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -109,5 +110,15 @@ step('Browser tests (Playwright)', npx, ['playwright', 'test', ...playwrightArgs
   env: { PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightJson },
   count: countPlaywright,
 });
+
+// The benchmark is not a test (times here are noisy), but a tiny run of every section
+// keeps it from rotting. Skipped when arguments select some browser tests only.
+if (playwrightArgs.length === 0 && !totals.failed) {
+  step('Benchmark smoke run', 'node', ['bench/run.mjs', '--smoke', `--out=${join(reports, 'bench-smoke.json')}`], {
+    count: () => {
+      if (existsSync(join(reports, 'bench-smoke.json'))) totals.passed += 1;
+    },
+  });
+}
 
 finish(totals.failed ? 1 : 0, totals.failed ? 'FAILED: some tests failed' : 'All steps passed');
