@@ -170,10 +170,12 @@ export async function serveStatic(root) {
     const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const file = path.resolve(base, '.' + rel);
     if (!file.startsWith(base + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.writeHead(404).end('not found');
+      res.writeHead(404, { connection: 'close' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
+    // No keep-alive: a client that reuses an idle socket after the server's
+    // keep-alive timeout gets ECONNRESET.
+    res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream', connection: 'close' });
     res.end(fs.readFileSync(file));
   });
   await new Promise((resolve, reject) => {
