@@ -106,14 +106,16 @@ export function renderReport(data) {
         `${fmt(s.worker.ratioP50, 3)} / ${fmt(s.worker.ratioP95, 3)}`,
         `${fmt(s.worker.diffP50Ms, 2)} / ${fmt(s.worker.diffP95Ms, 2)}`,
         s.page ? `${ms(s.page.p50)} (${fmt(s.page.ratioP50, 3)})` : '–',
+        `${ms(r.loadMs?.raw)} / ${ms(r.loadMs?.worker)}`,
         pf(s.worker.ratioP50 <= GOALS.overheadRatio && s.worker.ratioP95 <= GOALS.overheadRatio)];
     });
     parts.push('### 1. Worker overhead: sequential `model.run`, inpage in its worker vs raw tfjs on the page\n\n' +
       'Latency in ms from the call to the outputs read back on the page, raw and inpage alternated round by round (rounds × requests per round). ' +
       'p50 is the median of the rounds\' medians, and its ratio and difference are medians of the per-round ratio and difference (each round paired with ' +
       'its neighbour, under the same load); p95 is over all requests of a side (a round is too short for its own p95), its ratio of those pooled p95s. ' +
-      '"engine on page" is inpage with `worker: false` (its p50 and ratio to raw): the engine without the worker.\n\n' +
-      table(['backend', 'model', 'rounds × n', 'raw p50 / p95', 'inpage p50 / p95', 'ratio p50 / p95', 'diff ms p50 / p95', 'engine on page p50 (ratio)', `≤ ${GOALS.overheadRatio}`], rows));
+      '"engine on page" is inpage with `worker: false` (its p50 and ratio to raw): the engine without the worker. ' +
+      '"load" is `loadGraphModel` plus one warm-up run for raw tfjs, `runtime.load` with its defaults for inpage (warm-up of batch 1 and the largest batch; of every batch bucket on WebGL/WebGPU).\n\n' +
+      table(['backend', 'model', 'rounds × n', 'raw p50 / p95', 'inpage p50 / p95', 'ratio p50 / p95', 'diff ms p50 / p95', 'engine on page p50 (ratio)', 'load ms raw / inpage', `≤ ${GOALS.overheadRatio}`], rows));
   }
 
   if (data.main?.length) {

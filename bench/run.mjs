@@ -38,9 +38,9 @@ const FULL = {
   overhead: [
     // Short rounds, many of them: a burst of load from other jobs then spoils few pairs.
     { backend: 'wasm', page: true, models: { emotion: { n: 5, rounds: 40 }, mobilefacenet: { n: 3, rounds: 20 } } },
-    { backend: 'cpu', page: true, models: { emotion: { n: 2, rounds: 10 }, mobilefacenet: { n: 1, rounds: 6 } } },
-    { backend: 'webgl', page: false, models: { emotion: { n: 2, rounds: 8 }, mobilefacenet: { n: 1, rounds: 6 } } },
-    { backend: 'webgpu', page: false, models: { emotion: { n: 1, rounds: 5 } } },
+    { backend: 'cpu', page: true, models: { emotion: { n: 1, rounds: 20 }, mobilefacenet: { n: 1, rounds: 8 } } },
+    { backend: 'webgl', page: false, models: { emotion: { n: 1, rounds: 12 }, mobilefacenet: { n: 1, rounds: 8 } } },
+    { backend: 'webgpu', page: false, models: { emotion: { n: 1, rounds: 6 } } },
   ],
   main: [
     { backend: 'wasm', model: 'emotion', durationMs: 10_000, rounds: 2 },
@@ -50,7 +50,7 @@ const FULL = {
   batching: [
     { backend: 'wasm', rounds: 4, durationMs: 1500 },
     { backend: 'cpu', rounds: 3, durationMs: 2500 },
-    { backend: 'webgl', rounds: 2, durationMs: 3000 },
+    { backend: 'webgl', rounds: 3, durationMs: 2000 },
   ],
   concurrency: [1, 8, 32],
   maxBatchSize: 16,
