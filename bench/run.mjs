@@ -43,8 +43,8 @@ const FULL = {
     { backend: 'webgpu', page: false, models: { emotion: { n: 1, rounds: 6 } } },
   ],
   main: [
-    { backend: 'wasm', model: 'emotion', durationMs: 10_000, rounds: 2 },
-    { backend: 'wasm', model: 'mobilefacenet', durationMs: 10_000, rounds: 2 },
+    { backend: 'wasm', model: 'emotion', durationMs: 10_000, rounds: 3 },
+    { backend: 'wasm', model: 'mobilefacenet', durationMs: 10_000, rounds: 3 },
     { backend: 'webgl', model: 'emotion', durationMs: 10_000, rounds: 1 },
   ],
   batching: [
@@ -257,7 +257,9 @@ async function sectionMain(ctx, plan) {
     for (const side of ['raw', 'worker']) {
       summary[side] = {
         longestTaskMs: pick(side, (x) => x.trace.longestMs),
+        longestTaskCpuMs: pick(side, (x) => x.trace.longestCpuMs),
         tasksOver16ms: pick(side, (x) => x.trace.over16ms),
+        tasksOver16msCpu: pick(side, (x) => x.trace.over16msCpu),
         tasksOver50ms: pick(side, (x) => x.trace.over50ms),
         longestLongTaskMs: pick(side, (x) => x.longestLongTaskMs),
         droppedFrames: pick(side, (x) => x.droppedFrames),
@@ -267,7 +269,8 @@ async function sectionMain(ctx, plan) {
       };
     }
     results.push({ backend: p.backend, model: p.model, durationMs: p.durationMs, rounds: rounds, summary });
-    log(`  longest task raw ${round(summary.raw.longestTaskMs, 1)} ms, worker ${round(summary.worker.longestTaskMs, 1)} ms; ` +
+    log(`  longest task raw ${round(summary.raw.longestTaskMs, 1)} ms (CPU ${round(summary.raw.longestTaskCpuMs, 1)}), ` +
+      `worker ${round(summary.worker.longestTaskMs, 1)} ms (CPU ${round(summary.worker.longestTaskCpuMs, 1)}); ` +
       `dropped frames raw ${summary.raw.droppedFrames}, worker ${summary.worker.droppedFrames}`);
   }
   return results;
