@@ -100,7 +100,9 @@ export class ServedModel {
   async warmup(): Promise<void> {
     const fixed = this.info.inputs.every((i) => i.shape && i.shape.slice(1).every((d) => d !== null));
     if (!fixed) return;
-    const sizes = this.batching ? (this.pad ? this.sizes : [1, this.maxBatchSize]) : [1];
+    // GPU backends compile shaders per shape: every bucket. WASM and CPU compile nothing;
+    // batch 2 is the cheapest run that shows whether the outputs follow the batch.
+    const sizes = this.batching ? (this.pad ? this.sizes : [1, Math.min(2, this.maxBatchSize)]) : [1];
     for (const n of new Set(sizes)) {
       const inputs: Record<string, tf.Tensor> = {};
       for (const i of this.info.inputs) {
