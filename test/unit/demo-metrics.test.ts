@@ -1,6 +1,8 @@
 // The demo page's evaluation arithmetic (examples/demo/metrics.js), checked against
 // numbers worked out by hand in the comments.
 import { describe, expect, it } from 'vitest';
+// @ts-ignore: plain ESM module shared with the test pages
+import { prng as mulberry32 } from '../browser/pages/seeded.mjs';
 import {
   accuracy, argmax, calibration, confusionMatrix, crossFitEce, evaluate, fitTemperature, goldenSection,
   labelFromFileName, nll, parseLabelsCsv, perClassMetrics, reliability, temperatureScale,
@@ -256,15 +258,4 @@ describe('evaluate', () => {
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
