@@ -3,15 +3,19 @@
  * in a Web Worker on WebGPU, WebGL, WASM or CPU.
  * @packageDocumentation
  */
-export { createRuntime, DEFAULT_BACKENDS } from './client/runtime.js';
-export type { Runtime, RuntimeOptions } from './client/runtime.js';
+export { createRuntime } from './client/runtime.js';
+export { DEFAULT_BACKENDS } from './defaults.js';
+export type { Runtime, RuntimeOptions, RuntimeStats } from './client/runtime.js';
 export type { Model, ModelSchema, RunInputs, RunOutputs } from './client/model.js';
 export type { ImageSource } from './client/inputs.js';
 export { cache } from './cache/api.js';
 export type { ModelCache } from './cache/api.js';
 export {
-  InpageError, InputError, ModelLoadError, IntegrityError, BackendError, RequestError,
+  InpageError, InputError, ModelLoadError, IntegrityError, BackendError, RequestError, WorkerLostError,
 } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export type { ErrorCode, RequestErrorCode } from './errors.js';
+export { RuntimeLostEvent, RuntimeRecoveredEvent, BackendChangeEvent } from './client/events.js';
+export type { RuntimeEventMap } from './client/events.js';
+export type { RecoveryOptions, SupervisorStats } from './client/supervisor.js';
 export { softmax, activate, topK, classify } from './postprocess.js';
 export type * from './types.js';

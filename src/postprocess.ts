@@ -2,7 +2,7 @@
  * Outputs to classifications: activation with temperature, top-k, abstention.
  * Pure logic over plain arrays, shared by the engine and unit tests.
  */
-import { InputError } from './errors.js';
+import { InpageError, InputError } from './errors.js';
 import type { Activation, ClassScore, HeadPrediction, PostprocessSpec, TensorInfo } from './types.js';
 
 type Row = ArrayLike<number>;
@@ -57,9 +57,19 @@ export function topK(probs: Row, k: number, labels?: readonly string[]): ClassSc
 
 export type HeadSpec = Omit<PostprocessSpec, 'heads' | 'output'>;
 
-/** One row of one output to a head prediction. Under `threshold` the head abstains. */
+/**
+ * One row of one output to a head prediction. Under `threshold` the head abstains.
+ * @throws InpageError `NON_FINITE_OUTPUT` when a score is NaN or infinite (a NaN in the
+ *   input, or weights that overflow): no label is ever reported on such a score.
+ */
 export function classify(row: Row, spec: HeadSpec = {}): HeadPrediction {
   const probs = activate(row, spec.activation ?? 'none', spec.temperature ?? 1);
+  const bad = probs.findIndex((p) => !Number.isFinite(p));
+  if (bad >= 0) {
+    throw new InpageError('NON_FINITE_OUTPUT', `The model's output has a non-finite score (${probs[bad]} for class ${bad}); check the input for NaN or infinite values. run() returns the raw numbers.`, {
+      index: bad,
+    });
+  }
   const k = spec.topK ?? 5;
   const top = topK(probs, Math.max(1, k), spec.labels);
   const best = top[0] ?? { label: null, index: -1, confidence: 0 };

@@ -14,12 +14,31 @@ export interface EngineInit {
   /** Folder (ending in `/`) holding the tfjs WASM binaries. */
   wasmPaths?: string;
   flags?: Record<string, boolean | number>;
+  /**
+   * A Web Lock the engine takes before `init` resolves and holds for its whole life. The
+   * page waits for the same lock: it is granted the moment the worker is gone, however it
+   * died, with no help from the worker and no heartbeat.
+   */
+  lockName?: string;
+}
+
+/** Why an engine stopped serving, as its GPU watch saw it. */
+export interface EngineLoss {
+  cause: 'webgl-context-lost' | 'webgpu-device-lost';
+  backend: Backend;
+  message: string;
 }
 
 /** A model to load, as the engine receives it. */
 export interface LoadRequest {
   /** The client's handle for the model; unique per runtime. */
   id: string;
+  /** `cancel(requestId)` aborts the load: downloads stop and whatever was built is freed. */
+  requestId: number;
+  /** A download that receives no byte for this long is retried, then fails (ms). */
+  stallTimeoutMs: number;
+  /** Base URL (a folder) that weight paths resolve against and must stay inside; default model.json's folder. */
+  weightsUrl?: string;
   url?: string;
   files?: File[];
   name: string;
@@ -60,18 +79,30 @@ export interface WirePredictRequest extends WireRequest {
 /** A prediction before the page adds `timing.totalMs`. */
 export type WirePrediction = Prediction;
 
-/** The engine's methods. Every method may reject with a serialized InpageError. */
+/**
+ * The engine's methods: the one list of what crosses the boundary. The worker exposes an
+ * Engine as it is, the page's client is comlink's `Remote<EngineApi>`, and `worker: false`
+ * and the supervisor forward calls generically over `keyof EngineApi`. Every method is
+ * async and may reject with a serialized InpageError.
+ */
 export interface EngineApi {
   /** Walks the backend ladder; resolves with the backend in use. */
   init(opts: EngineInit): Promise<Backend>;
+  /**
+   * Resolves when the engine can no longer serve (its WebGL context or WebGPU device was
+   * lost); never otherwise. A batch that spans the loss is neither answered nor failed:
+   * the page runs it again on a fresh engine.
+   */
+  watch(): Promise<EngineLoss>;
   load(req: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
   run(modelId: string, inputs: Record<string, TensorData>, req: WireRequest): Promise<Record<string, TensorData>>;
   predict(modelId: string, input: WireInput, req: WirePredictRequest): Promise<WirePrediction>;
   /** Several predictions in one call (a chunk of `predictBatch`); each item is its own request. */
   predictMany(modelId: string, inputs: WireInput[], req: WirePredictRequest): Promise<WirePrediction[]>;
-  /** Drops a queued request; a running one finishes but its answer is discarded by the page. */
-  cancel(requestId: number): void;
+  /** Drops a queued request or aborts a load; a running request finishes but its answer is discarded by the page. */
+  cancel(requestId: number): Promise<void>;
   stats(modelId: string): Promise<ModelStats>;
+  /** Refuses new requests for the model, lets those it accepted finish, then frees it. */
   dispose(modelId: string): Promise<void>;
   memory(): Promise<MemoryInfo>;
   /** Frees every model and the backend. */

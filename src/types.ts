@@ -126,7 +126,7 @@ export interface PostprocessSpec {
 export interface BatchingSpec {
   /** Largest batch formed. Default 8. */
   maxBatchSize?: number;
-  /** How long a request may wait for company, in ms. Default 2. A lone request waits no longer than this. */
+  /** How long a request may wait for company, in ms. Default 0: a lone request waits for nothing; requests that arrive while a batch runs form the next one. */
   maxQueueDelayMs?: number;
 }
 
@@ -170,12 +170,27 @@ export interface ModelSpec {
   warmup?: boolean;
   preprocess?: PreprocessSpec;
   postprocess?: PostprocessSpec;
-  /** Dynamic batching; `false` turns it off. Default on (`{ maxBatchSize: 8, maxQueueDelayMs: 2 }`) where the batch dimension is free. */
+  /** Dynamic batching; `false` turns it off. Default on (`{ maxBatchSize: 8, maxQueueDelayMs: 0 }`) where the batch dimension is free. */
   batching?: BatchingSpec | false;
   /** Most requests waiting at once before new ones fail with `QUEUE_FULL`. Default 1024. */
   maxQueue?: number;
   /** Called as the files download. */
   onProgress?: (progress: LoadProgress) => void;
+  /** Aborts the load: it rejects with `ABORTED`, downloads stop and whatever was built is freed. */
+  signal?: AbortSignal;
+  /** Rejects the load with `TIMEOUT` after this many ms (download, build and warm-up together). */
+  timeoutMs?: number;
+  /**
+   * A download that receives no byte for this many ms is retried (3 attempts in all), then
+   * fails with `MODEL_LOAD_FAILED` naming the file. Default 30,000.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * The folder weight files are fetched from. Weight paths of model.json must resolve inside
+   * it, on its origin; a path that escapes (`../x.bin`, another origin) fails the load with
+   * `MODEL_LOAD_FAILED` naming it. Default: model.json's own folder.
+   */
+  weightsUrl?: string | URL;
   /** Extra `fetch` options (credentials, headers) for every file. */
   requestInit?: RequestInit;
 }
@@ -196,7 +211,7 @@ export interface PredictOptions extends RequestOptions {
 
 /** Options of `predictBatch`. */
 export interface PredictBatchOptions extends PredictOptions {
-  /** Items sent to the worker at once. Default: the model's max batch size (8). */
+  /** Items sent to the engine in one call (each still its own request to the batcher). Default 8. */
   batchSize?: number;
   /** Called after each chunk with items done and the total (the total is -1 for an async iterable). */
   onProgress?: (done: number, total: number) => void;
@@ -265,7 +280,8 @@ export interface RegistryEntry {
   version: string;
   backend: Backend;
   bytes: number;
-  state: 'loading' | 'ready' | 'disposed';
+  /** `recovering` while the runtime brings its engine back after a loss (calls wait for it). */
+  state: 'loading' | 'ready' | 'recovering' | 'disposed';
   /** Whether new requests to `name` go to this version. */
   active: boolean;
 }

@@ -1,47 +1,39 @@
 /**
- * The worker entry: exposes one Engine over comlink. Results go back with their
- * buffers transferred; errors go back whole (see registerErrorHandler).
+ * The worker entry: exposes one Engine over comlink, as it is. Results go back with their
+ * buffers transferred; errors go back whole (see registerErrorHandler). No method is named
+ * here: every member of EngineApi is forwarded the same way.
  */
 import * as Comlink from 'comlink';
 import { Engine } from './engine/engine.js';
 import type { EngineApi } from './protocol.js';
 import { registerErrorHandler } from './transfer.js';
-import type { Prediction, TensorData } from './types.js';
 
 registerErrorHandler();
 
+/** Every ArrayBuffer under typed arrays in a result (outputs, raw outputs of predictions). */
+function buffersIn(value: unknown, out: Set<ArrayBuffer> = new Set(), depth = 0): Set<ArrayBuffer> {
+  if (value === null || typeof value !== 'object' || depth > 6) return out;
+  if (ArrayBuffer.isView(value)) {
+    if (value.buffer instanceof ArrayBuffer) out.add(value.buffer);
+    return out;
+  }
+  for (const v of Array.isArray(value) ? value : Object.values(value)) buffersIn(v, out, depth + 1);
+  return out;
+}
+
 const engine = new Engine();
 
-function buffersOf(outputs: Record<string, TensorData>): ArrayBuffer[] {
-  const seen = new Set<ArrayBuffer>();
-  for (const t of Object.values(outputs)) seen.add(t.data.buffer as ArrayBuffer);
-  return [...seen];
-}
-
-function predictionBuffers(p: Prediction): ArrayBuffer[] {
-  return p.outputs ? buffersOf(p.outputs) : [];
-}
-
-const api: EngineApi = {
-  init: (opts) => engine.init(opts),
-  load: (req, onProgress) => engine.load(req, onProgress),
-  run: async (id, inputs, req) => {
-    const out = await engine.run(id, inputs, req);
-    return Comlink.transfer(out, buffersOf(out));
+const exposed = new Proxy<EngineApi>(engine, {
+  get(target, key, receiver) {
+    const member: unknown = Reflect.get(target, key, receiver);
+    if (typeof member !== 'function') return member;
+    return async (...args: unknown[]) => {
+      const result: unknown = await member.apply(target, args);
+      if (result === null || typeof result !== 'object') return result;
+      const buffers = buffersIn(result);
+      return buffers.size ? Comlink.transfer(result, [...buffers]) : result;
+    };
   },
-  predict: async (id, input, req) => {
-    const p = await engine.predict(id, input, req);
-    return Comlink.transfer(p, predictionBuffers(p));
-  },
-  predictMany: async (id, inputs, req) => {
-    const ps = await engine.predictMany(id, inputs, req);
-    return Comlink.transfer(ps, ps.flatMap(predictionBuffers));
-  },
-  cancel: (requestId) => engine.cancel(requestId),
-  stats: (id) => engine.stats(id),
-  dispose: (id) => engine.dispose(id),
-  memory: () => engine.memory(),
-  shutdown: () => engine.shutdown(),
-};
+});
 
-Comlink.expose(api);
+Comlink.expose(exposed);

@@ -35,15 +35,22 @@ export function ownBuffer<T extends TensorData['data']>(data: T): { data: T; buf
   return { data: own, buffer: own.buffer as ArrayBuffer };
 }
 
-/** Tensors with their buffers listed for transfer (each buffer once). */
+/**
+ * Tensors as they cross the boundary: only `data`, `shape` and `dtype` (other keys of the
+ * caller's objects, a callback say, are left behind), with their buffers listed for
+ * transfer (each buffer once) when `transfer` is set.
+ */
 export function wireTensors<M extends Record<string, TensorData>>(inputs: M, transfer: boolean): Wired<M> {
-  if (!transfer) return { value: inputs, transfer: [] };
   const out: Record<string, TensorData> = {};
   const buffers = new Set<ArrayBuffer>();
   for (const [name, t] of Object.entries(inputs)) {
-    const { data, buffer } = ownBuffer(t.data);
-    out[name] = { ...t, data };
-    buffers.add(buffer);
+    let data = t.data;
+    if (transfer) {
+      const own = ownBuffer(t.data);
+      data = own.data;
+      buffers.add(own.buffer);
+    }
+    out[name] = t.dtype === undefined ? { data, shape: t.shape } : { data, shape: t.shape, dtype: t.dtype };
   }
   return { value: out as M, transfer: [...buffers] };
 }

@@ -2,13 +2,15 @@
  * The page-side handle of a loaded model: checks inputs, forwards calls, applies
  * abort and timeout, and measures each request end to end.
  */
-import { InpageError, InputError, RequestError, disposedError } from '../errors.js';
-import type { EngineApi } from '../protocol.js';
+import { PREDICT_BATCH_SIZE } from '../defaults.js';
+import { InputError, RequestError, disposedError } from '../errors.js';
+import type { WireInput } from '../protocol.js';
 import type {
   ModelInfo, ModelStats, Prediction, PredictBatchOptions, PredictOptions, RequestOptions, TensorData,
 } from '../types.js';
 import { checkInputs } from '../validate.js';
-import { toWireInput, wireTensors, type ImageSource } from './inputs.js';
+import { toWireInput, wireTensors, type ImageSource, type Wired } from './inputs.js';
+import type { Supervisor } from './supervisor.js';
 
 /**
  * Names of a model's inputs and outputs, for typed `run`.
@@ -61,74 +63,29 @@ export interface Model<S extends ModelSchema = ModelSchema> {
 
 /** What a model handle needs of its runtime. */
 export interface ModelHost {
-  engine: EngineApi;
+  supervisor: Supervisor;
+  /** Inputs are transferred (zero-copy, not replayable after an engine loss). */
   transferInputs: boolean;
-  nextRequestId(): number;
   /** Wraps a value with its transfer list for the engine call (comlink's `transfer` in a worker). */
   transfer<T>(value: T, transfer: Transferable[]): T;
+  /** A wire input as one send to the engine may consume it (the engine closes the bitmaps it gets). */
+  sendable(input: WireInput): Promise<WireInput>;
   assertLive(): void;
+  /** The model stops being routed to by name. */
   onDisposed(id: string): void;
 }
 
 const now = () => performance.now();
 
-/**
- * Runs `call` as one request: rejects with ABORTED or TIMEOUT as soon as the signal
- * fires or the time is up, and tells the engine to drop the request if still queued.
- */
-export function guard<T>(host: ModelHost, opts: RequestOptions | undefined, call: (requestId: number) => Promise<T>): Promise<T> {
-  const requestId = host.nextRequestId();
-  const signal = opts?.signal;
-  if (signal?.aborted) return Promise.reject(new RequestError('ABORTED', 'The request was aborted before it was sent'));
-  if (opts?.timeoutMs !== undefined && !(opts.timeoutMs > 0)) {
-    return Promise.reject(new InputError(`timeoutMs must be a number > 0, got ${opts.timeoutMs}`));
-  }
-  return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = (err: InpageError) => {
-      cleanup();
-      reject(err);
-      void Promise.resolve(host.engine.cancel(requestId)).catch(() => undefined);
-    };
-    const onAbort = () => stop(new RequestError('ABORTED', 'The request was aborted'));
-    const cleanup = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts?.timeoutMs !== undefined) {
-      const ms = opts.timeoutMs;
-      timer = setTimeout(() => stop(new RequestError('TIMEOUT', `The request took longer than ${ms} ms`, { timeoutMs: ms })), ms);
-    }
-    call(requestId).then(
-      (v) => {
-        cleanup();
-        resolve(v);
-      },
-      (e) => {
-        cleanup();
-        reject(e);
-      },
-    );
-  });
+/** Closes the bitmaps a wired input made on the page. */
+function closeWired(inputs: readonly Wired<WireInput>[]): void {
+  for (const w of inputs) if (w.value.kind === 'bitmap') w.value.bitmap.close();
 }
 
 export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S> {
   private disposed = false;
 
   constructor(private readonly host: ModelHost, readonly id: string, readonly info: ModelInfo) {}
-
-  /** Calls accepted and not yet answered: dispose() lets them finish first. */
-  private readonly accepted = new Set<Promise<unknown>>();
-
-  /** Runs a call that has passed the liveness check; dispose() waits for it. */
-  private accept<T>(work: () => Promise<T>): Promise<T> {
-    const p = work();
-    const settled = p.then(() => undefined, () => undefined);
-    this.accepted.add(settled);
-    void settled.then(() => this.accepted.delete(settled));
-    return p;
-  }
 
   private live(): void {
     this.host.assertLive();
@@ -137,27 +94,32 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
 
   async run(inputs: RunInputs<S>, opts?: RequestOptions): Promise<RunOutputs<S>> {
     this.live();
-    return this.accept(() => this.runAccepted(inputs, opts));
-  }
-
-  private async runAccepted(inputs: RunInputs<S>, opts?: RequestOptions): Promise<RunOutputs<S>> {
-    const checked = checkInputs(inputs as TensorData | Record<string, TensorData>, this.info.inputs);
-    const wired = wireTensors(checked, this.host.transferInputs);
+    const checked = checkInputs(inputs, this.info.inputs);
+    const transfer = this.host.transferInputs;
+    const wired = wireTensors(checked, transfer);
     const payload = this.host.transfer(wired.value, wired.transfer);
-    return guard(this.host, opts, (requestId) => this.host.engine.run(this.id, payload, { requestId })) as Promise<RunOutputs<S>>;
+    const out = await this.host.supervisor.request(opts, {
+      modelId: this.id,
+      replayable: !transfer,
+      send: (engine, requestId) => engine.run(this.id, payload, { requestId }),
+    });
+    return out as RunOutputs<S>;
   }
 
   async predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
     this.live();
-    return this.accept(() => this.predictAccepted(input, opts));
-  }
-
-  private async predictAccepted(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
     const start = now();
-    const wired = await toWireInput(input, this.host.transferInputs);
-    const payload = this.host.transfer(wired.value, wired.transfer);
-    const p = await guard(this.host, opts, (requestId) =>
-      this.host.engine.predict(this.id, payload, { requestId, ...pick(opts) }));
+    const transfer = this.host.transferInputs;
+    const p = await this.host.supervisor.request(opts, {
+      modelId: this.id,
+      replayable: !transfer,
+      prepared: toWireInput(input, transfer),
+      send: async (engine, requestId, wired) => {
+        const value = await this.host.sendable(wired.value);
+        return engine.predict(this.id, this.host.transfer(value, wired.transfer), { requestId, ...pick(opts) });
+      },
+      release: (wired) => closeWired([wired]),
+    });
     p.timing.totalMs = now() - start;
     return p;
   }
@@ -167,30 +129,27 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     opts: PredictBatchOptions = {},
   ): Promise<Prediction[]> {
     this.live();
-    return this.accept(() => this.predictBatchAccepted(inputs, opts));
-  }
-
-  private async predictBatchAccepted(
-    inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
-    opts: PredictBatchOptions,
-  ): Promise<Prediction[]> {
-    const size = opts.batchSize ?? 8;
+    const size = opts.batchSize ?? PREDICT_BATCH_SIZE;
     if (!Number.isInteger(size) || size < 1) throw new InputError(`batchSize must be a whole number >= 1, got ${opts.batchSize}`);
     const total = Array.isArray(inputs) ? inputs.length : -1;
+    const transfer = this.host.transferInputs;
     const chunks: Prediction[][] = [];
     let done = 0;
     const aborted = () => new RequestError('ABORTED', `predictBatch was aborted after ${done} items`);
     const send = async (items: (ImageSource | TensorData)[], k: number) => {
-      // Pixels are decoded per chunk, so only the chunks in flight hold them.
-      const wired = await Promise.all(items.map((i) => toWireInput(i, this.host.transferInputs)));
-      if (opts.signal?.aborted) {
-        for (const w of wired) if (w.value.kind === 'bitmap') w.value.bitmap.close();
-        throw aborted();
-      }
-      const payload = this.host.transfer(wired.map((w) => w.value), wired.flatMap((w) => w.transfer));
       const start = now();
-      const ps = await guard(this.host, opts, (requestId) =>
-        this.host.engine.predictMany(this.id, payload, { requestId, ...pick(opts) }));
+      // Pixels are decoded per chunk, so only the chunks in flight hold them.
+      const ps = await this.host.supervisor.request({ ...opts, what: 'predictBatch' }, {
+        modelId: this.id,
+        replayable: !transfer,
+        prepared: Promise.all(items.map((i) => toWireInput(i, transfer))),
+        send: async (engine, requestId, wired) => {
+          const values = await Promise.all(wired.map((w) => this.host.sendable(w.value)));
+          const payload = this.host.transfer(values, wired.flatMap((w) => w.transfer));
+          return engine.predictMany(this.id, payload, { requestId, ...pick(opts) });
+        },
+        release: closeWired,
+      });
       const elapsed = now() - start;
       for (const p of ps) p.timing.totalMs = elapsed;
       chunks[k] = ps;
@@ -223,18 +182,32 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
 
   stats(): Promise<ModelStats> {
     this.live();
-    return this.host.engine.stats(this.id);
+    return this.host.supervisor.request(undefined, {
+      modelId: this.id,
+      replayable: true,
+      send: (engine) => engine.stats(this.id),
+    });
   }
 
+  /**
+   * Stops routing to the model at once, lets the calls it accepted finish (replayed ones
+   * included), then frees it in the engine.
+   */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.host.onDisposed(this.id);
-    // Calls made before dispose() may still be decoding their input on the page.
-    await Promise.all(this.accepted);
-    await this.host.engine.dispose(this.id);
+    const sup = this.host.supervisor;
+    await sup.idle(this.id);
+    sup.forget(this.id);
+    if (sup.state === 'terminated' || sup.state === 'lost') return;
+    await sup.request(undefined, { replayable: true, send: (engine) => engine.dispose(this.id) }).catch((e: unknown) => {
+      // The runtime ending meanwhile has freed the model anyway.
+      if (sup.state !== 'terminated' && sup.state !== 'lost') throw e;
+    });
   }
 }
+
 
 function pick(opts: PredictOptions | undefined): Pick<PredictOptions, 'preprocess' | 'postprocess'> {
   const out: Pick<PredictOptions, 'preprocess' | 'postprocess'> = {};

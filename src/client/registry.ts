@@ -2,29 +2,37 @@
  * The runtime's model registry: every model it holds, by name and version, which
  * version of each name is active, and a handle per name whose calls go to the active
  * version at call time. Promoting a version and then disposing the old one is a hot
- * swap: calls routed to the old one finish before it is freed.
+ * swap: the registry only stops routing to the old one; its dispose() lets the calls it
+ * accepted finish before it is freed.
  */
 import { InpageError } from '../errors.js';
-import type { Backend, ModelStats, Prediction, PredictBatchOptions, PredictOptions, RegistryEntry, RequestOptions, TensorData } from '../types.js';
+import type { Backend, ModelInfo, ModelStats, Prediction, PredictBatchOptions, PredictOptions, RegistryEntry, RequestOptions, TensorData } from '../types.js';
 import type { ImageSource } from './inputs.js';
-import type { Model, ModelHandle, ModelSchema, RunInputs, RunOutputs } from './model.js';
+import type { Model, ModelSchema, RunInputs, RunOutputs } from './model.js';
 
-interface Slot {
+/** What the registry holds of a model: a handle with its id. */
+export interface Registered extends Model {
+  readonly id: string;
+  readonly info: ModelInfo;
+}
+
+interface Slot<M extends Registered> {
   id: string;
   name: string;
   version: string;
   backend: Backend;
-  state: RegistryEntry['state'];
-  handle?: ModelHandle;
+  state: 'loading' | 'ready' | 'disposed';
+  handle?: M;
 }
 
-export class Registry {
+export class Registry<M extends Registered = Registered> {
   /** By id, in load order. */
-  private readonly slots = new Map<string, Slot>();
+  private readonly slots = new Map<string, Slot<M>>();
   /** Name -> id of its active version. */
   private readonly active = new Map<string, string>();
-  /** Id -> calls routed to it by name that have not settled, and who waits for none. */
-  private readonly inflight = new Map<string, { count: number; idle: (() => void)[] }>();
+
+  /** @param recovering whether the engine is being brought back (ready models then show `recovering`) */
+  constructor(private readonly recovering: () => boolean = () => false) {}
 
   /** A model starts loading. */
   loading(id: string, name: string, version: string, backend: Backend): void {
@@ -37,7 +45,7 @@ export class Registry {
   }
 
   /** A model is ready; it becomes the active version of its name when asked to or when its name has none. */
-  ready(id: string, handle: ModelHandle, promote: boolean): void {
+  ready(id: string, handle: M, promote: boolean): void {
     const slot = this.slots.get(id);
     if (!slot) return;
     slot.state = 'ready';
@@ -58,7 +66,7 @@ export class Registry {
     else this.active.delete(slot.name);
   }
 
-  private readyOf(name: string, version?: string): Slot[] {
+  private readyOf(name: string, version?: string): Slot<M>[] {
     return [...this.slots.values()].filter((s) => s.name === name && s.state === 'ready' && (version === undefined || s.version === version));
   }
 
@@ -76,7 +84,7 @@ export class Registry {
   }
 
   /** The handle of the active version of `name`. */
-  route(name: string): ModelHandle {
+  route(name: string): M {
     const id = this.active.get(name);
     const handle = id === undefined ? undefined : this.slots.get(id)?.handle;
     if (!handle) throw new InpageError('NOT_FOUND', `No model named ${name} is loaded; this runtime holds: ${this.known()}`, { name });
@@ -84,17 +92,18 @@ export class Registry {
   }
 
   /** Handles of every ready version of `name`. */
-  handlesOf(name: string): ModelHandle[] {
-    return this.readyOf(name).map((s) => s.handle as ModelHandle);
+  handlesOf(name: string): M[] {
+    return this.readyOf(name).flatMap((s) => (s.handle ? [s.handle] : []));
   }
 
   list(): RegistryEntry[] {
+    const recovering = this.recovering();
     return [...this.slots.values()].map((s) => ({
       name: s.name,
       version: s.version,
       backend: s.handle?.info.backend ?? s.backend,
       bytes: s.handle?.info.bytes ?? 0,
-      state: s.state,
+      state: recovering && s.state !== 'disposed' ? 'recovering' : s.state,
       active: this.active.get(s.name) === s.id,
     }));
   }
@@ -103,53 +112,28 @@ export class Registry {
     this.slots.clear();
     this.active.clear();
   }
-
-  /** Counts a call routed to `id` until it settles. */
-  track<T>(id: string, call: Promise<T>): Promise<T> {
-    const n = this.inflight.get(id) ?? { count: 0, idle: [] };
-    n.count++;
-    this.inflight.set(id, n);
-    const settle = () => {
-      if (--n.count > 0) return;
-      this.inflight.delete(id);
-      for (const f of n.idle) f();
-    };
-    call.then(settle, settle);
-    return call;
-  }
-
-  /** Resolves once no call routed to `id` is outstanding. */
-  drain(id: string): Promise<void> {
-    const n = this.inflight.get(id);
-    return n ? new Promise((resolve) => n.idle.push(resolve)) : Promise.resolve();
-  }
 }
 
 /** A model by name: each call goes to the name's active version at the time of the call. */
 export class NamedModel<S extends ModelSchema = ModelSchema> implements Model<S> {
-  private last: ModelHandle<S>;
+  private last: Registered;
 
   constructor(
     private readonly registry: Registry,
     readonly name: string,
     private readonly assertLive: () => void,
   ) {
-    this.last = registry.route(name) as unknown as ModelHandle<S>;
+    this.last = registry.route(name);
   }
 
-  private target(): ModelHandle<S> {
+  private target(): Registered {
     this.assertLive();
-    this.last = this.registry.route(this.name) as unknown as ModelHandle<S>;
+    this.last = this.registry.route(this.name);
     return this.last;
   }
 
-  private async call<T>(work: (m: ModelHandle<S>) => Promise<T>): Promise<T> {
-    const m = this.target();
-    return this.registry.track(m.id, work(m));
-  }
-
   /** The active version's info (the last one used, once the name has none). */
-  get info() {
+  get info(): ModelInfo {
     try {
       return this.target().info;
     } catch {
@@ -157,23 +141,23 @@ export class NamedModel<S extends ModelSchema = ModelSchema> implements Model<S>
     }
   }
 
-  run(inputs: RunInputs<S>, opts?: RequestOptions): Promise<RunOutputs<S>> {
-    return this.call((m) => m.run(inputs, opts));
+  async run(inputs: RunInputs<S>, opts?: RequestOptions): Promise<RunOutputs<S>> {
+    return (await this.target().run(inputs, opts)) as RunOutputs<S>;
   }
 
-  predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
-    return this.call((m) => m.predict(input, opts));
+  async predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
+    return this.target().predict(input, opts);
   }
 
-  predictBatch(
+  async predictBatch(
     inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
     opts?: PredictBatchOptions,
   ): Promise<Prediction[]> {
-    return this.call((m) => m.predictBatch(inputs, opts));
+    return this.target().predictBatch(inputs, opts);
   }
 
-  stats(): Promise<ModelStats> {
-    return this.call((m) => m.stats());
+  async stats(): Promise<ModelStats> {
+    return this.target().stats();
   }
 
   /** Disposes every version of the name this runtime holds. */

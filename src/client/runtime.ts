@@ -1,15 +1,21 @@
 /**
- * createRuntime: starts the engine (in a worker, or on the page) and walks the
- * backend ladder. The page side stays small: no tfjs is imported here.
+ * createRuntime: starts the engine (in a worker, or on the page) under a supervisor that
+ * brings it back after a loss, and walks the backend ladder. The page side stays small:
+ * no tfjs is imported here.
  */
 import * as Comlink from 'comlink';
-import { InpageError, InputError, disposedError, toInpageError } from '../errors.js';
-import type { EngineApi, LoadRequest } from '../protocol.js';
+import { InpageError, InputError, ModelLoadError, disposedError, toInpageError } from '../errors.js';
+import type { EngineApi, LoadRequest, WireInput } from '../protocol.js';
+import { DEFAULT_BACKENDS, DEFAULT_BATCHING, DEFAULT_MAX_QUEUE, STALL_TIMEOUT_MS } from '../defaults.js';
 import { registerErrorHandler } from '../transfer.js';
 import type { Backend, MemoryInfo, ModelInfo, ModelSpec, RegistryEntry } from '../types.js';
 import { checkIntegrityMap } from '../integrity.js';
+import { BackendChangeEvent, RuntimeLostEvent, RuntimeRecoveredEvent, type RuntimeEventMap } from './events.js';
 import { ModelHandle, type Model, type ModelHost, type ModelSchema } from './model.js';
 import { NamedModel, Registry } from './registry.js';
+import {
+  Supervisor, type Connection, type EngineClient, type LossInfo, type RecoveryOptions, type Starter, type SupervisorStats,
+} from './supervisor.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -24,15 +30,37 @@ export interface RuntimeOptions {
   /** tfjs flags set before the backend starts, e.g. `{ WEBGL_PACK: false }`. */
   flags?: Record<string, boolean | number>;
   /**
-   * Transfer input buffers to the worker instead of copying them (default true):
-   * zero-copy, but the caller's typed arrays are detached after `run`/`predict`.
+   * Transfer input buffers to the worker instead of copying them (default false). Zero-copy,
+   * but the caller's typed arrays are detached after `run`/`predict`, and a request whose
+   * inputs were transferred cannot be replayed after an engine loss: it fails with
+   * `WORKER_LOST` instead.
    */
   transferInputs?: boolean;
+  /**
+   * Recovery after the engine is lost (its worker died, or its GPU context or device was
+   * lost): how many losses within a window make the runtime leave a backend for the next
+   * one of the ladder. Default `{ maxRestarts: 3, windowMs: 60000 }`.
+   */
+  recovery?: RecoveryOptions;
 }
 
-/** A running engine holding loaded models. Get one from {@link createRuntime}. */
-export interface Runtime {
-  /** The backend in use. */
+/** Counters of a runtime's life, from `runtime.stats()`. */
+export interface RuntimeStats extends SupervisorStats {
+  backend: Backend;
+  /** `ready`, `recovering` (calls wait), `lost` (calls fail with WORKER_LOST) or `terminated`. */
+  state: Supervisor['state'];
+}
+
+/**
+ * A running engine holding loaded models. Get one from {@link createRuntime}.
+ *
+ * It is an EventTarget: `lost` (the engine is gone: `cause`, `backend`), `recovered` (serving
+ * again: `backend`, `ms`, `replayed`) and `backendchange` (`from`, `to`).
+ * @example
+ * runtime.addEventListener('recovered', (e) => console.log(`back on ${e.backend} in ${e.ms} ms, ${e.replayed} requests replayed`));
+ */
+export interface Runtime extends EventTarget {
+  /** The backend in use: after a recovery that left a backend, the new one. */
   readonly backend: Backend;
   /** Whether the engine runs in a Web Worker. */
   readonly worker: boolean;
@@ -62,30 +90,41 @@ export interface Runtime {
   model<S extends ModelSchema = ModelSchema>(name: string): Model<S>;
   /** tfjs memory of the engine: tensors and bytes. */
   memory(): Promise<MemoryInfo>;
-  /** Frees every model and ends the worker. Later calls reject with DISPOSED. */
+  /** Losses, recoveries and replayed requests so far, the state and the backend in use. */
+  stats(): RuntimeStats;
+  /**
+   * Frees every model and ends the worker. Pending calls and loads reject with DISPOSED,
+   * as do later ones.
+   */
   terminate(): Promise<void>;
+  addEventListener<K extends keyof RuntimeEventMap>(type: K, listener: (ev: RuntimeEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof RuntimeEventMap>(type: K, listener: (ev: RuntimeEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }
 
 /** This module's URL, read once at load: the UMD build resolves the engine bundle against it. */
 const inpageModuleUrl = import.meta.url;
 
-export const DEFAULT_BACKENDS: Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-const DEFAULT_BATCHING = { maxBatchSize: 8, maxQueueDelayMs: 0 };
+
+function absoluteUrl(u: string | URL, what: string): string {
+  try {
+    return new URL(u, typeof location !== 'undefined' ? location.href : undefined).href;
+  } catch {
+    throw new ModelLoadError(`Not a valid ${what}: ${String(u)}`);
+  }
+}
 
 /** Settles a spec's defaults and checks what can be checked on the page. */
-export function toLoadRequest(spec: ModelSpec, id: string): LoadRequest {
+export function toLoadRequest(spec: ModelSpec, id: string, requestId: number): LoadRequest {
   if (spec == null || typeof spec !== 'object') throw new InputError('load takes a ModelSpec: { url } or { files }');
-  if (!spec.url && !spec.files) throw new InpageError('MODEL_LOAD_FAILED', 'Nothing to load: give spec.url (model.json) or spec.files');
+  if (!spec.url && !spec.files) throw new ModelLoadError('Nothing to load: give spec.url (model.json) or spec.files');
   if (spec.files && (!Array.isArray(spec.files) || spec.files.length === 0)) {
-    throw new InpageError('MODEL_LOAD_FAILED', 'spec.files must list model.json and its weight files');
+    throw new ModelLoadError('spec.files must list model.json and its weight files');
   }
-  let url: string | undefined;
-  if (spec.url) {
-    try {
-      url = new URL(spec.url, typeof location !== 'undefined' ? location.href : undefined).href;
-    } catch {
-      throw new InpageError('MODEL_LOAD_FAILED', `Not a valid model URL: ${String(spec.url)}`);
-    }
+  const url = spec.url ? absoluteUrl(spec.url, 'model URL') : undefined;
+  if (spec.stallTimeoutMs !== undefined && !(spec.stallTimeoutMs > 0)) {
+    throw new InputError(`stallTimeoutMs must be a number > 0, got ${spec.stallTimeoutMs}`);
   }
   const batching = spec.batching === false ? false : { ...DEFAULT_BATCHING, ...spec.batching };
   if (batching && (!Number.isInteger(batching.maxBatchSize) || batching.maxBatchSize < 1)) {
@@ -98,14 +137,17 @@ export function toLoadRequest(spec: ModelSpec, id: string): LoadRequest {
   const version = spec.version ?? '1';
   const req: LoadRequest = {
     id,
+    requestId,
+    stallTimeoutMs: spec.stallTimeoutMs ?? STALL_TIMEOUT_MS,
     name: spec.name ?? defaultName(url, spec.files),
     version,
     cache: spec.cache ?? false,
     warmup: spec.warmup ?? true,
     batching,
-    maxQueue: spec.maxQueue ?? 1024,
+    maxQueue: spec.maxQueue ?? DEFAULT_MAX_QUEUE,
   };
   if (url) req.url = url;
+  if (spec.weightsUrl !== undefined) req.weightsUrl = absoluteUrl(spec.weightsUrl, 'weightsUrl');
   // Cached under the name the app gave; a model loaded without one is known by its URL.
   if (req.cache && url) req.cacheKey = `${spec.name ?? url}@${version}`;
   if (spec.files) req.files = spec.files;
@@ -137,20 +179,22 @@ function defaultName(url: string | undefined, files: File[] | undefined): string
 /**
  * The engine bundle on the page has its own copy of the error classes; its errors are
  * rebuilt as this module's classes so `instanceof InpageError` holds as with a worker.
+ * Every member is forwarded the same way: no method is named here.
  */
 function adoptErrors(engine: EngineApi): EngineApi {
-  const adopted = {} as Record<string, unknown>;
-  for (const key of ['init', 'load', 'run', 'predict', 'predictMany', 'cancel', 'stats', 'dispose', 'memory', 'shutdown'] as const) {
-    const method = engine[key] as (...args: unknown[]) => unknown;
-    adopted[key] = async (...args: unknown[]) => {
-      try {
-        return await method.apply(engine, args);
-      } catch (e) {
-        throw toInpageError(e, 'INFERENCE_FAILED');
-      }
-    };
-  }
-  return adopted as unknown as EngineApi;
+  return new Proxy<EngineApi>(engine, {
+    get(target, key, receiver) {
+      const member: unknown = Reflect.get(target, key, receiver);
+      if (typeof member !== 'function') return member;
+      return async (...args: unknown[]) => {
+        try {
+          return await member.apply(target, args);
+        } catch (e) {
+          throw toInpageError(e, 'INFERENCE_FAILED');
+        }
+      };
+    },
+  });
 }
 
 /** Rejects when the worker script fails to load or throws at start. */
@@ -163,9 +207,85 @@ function workerFailure(worker: Worker): Promise<never> {
   });
 }
 
+function uniqueName(): string {
+  const c = globalThis.crypto as Crypto | undefined;
+  return `inpage-engine-${c?.randomUUID ? c.randomUUID() : `${Date.now()}-${Math.random()}`}`;
+}
+
+/** Resolves when the worker behind `lockName` is gone: its lock is granted to us only then. */
+function lockReleased(lockName: string): Promise<LossInfo> | undefined {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (!locks) return undefined;
+  return new Promise((resolve) => {
+    void locks.request(lockName, () => resolve({ cause: 'worker-exit', message: 'the worker stopped' }));
+  });
+}
+
+type Init = Omit<Parameters<EngineApi['init']>[0], 'backends' | 'lockName'>;
+
+/** Starts an engine in a new worker. */
+function workerStarter(options: RuntimeOptions, init: Init): Starter {
+  return async (ladder) => {
+    // The literal `new Worker(new URL('./x.js', import.meta.url))` is the pattern bundlers
+    // recognise: they then bundle the worker and the WASM files it names.
+    const worker = options.workerUrl
+      ? new Worker(options.workerUrl, { type: 'module', name: 'inpage' })
+      : new Worker(new URL('./inpage.worker.js', import.meta.url), { type: 'module', name: 'inpage' });
+    const failed = workerFailure(worker);
+    const remote: Comlink.Remote<EngineApi> = Comlink.wrap<EngineApi>(worker);
+    const engine: EngineClient = remote;
+    const lockName = uniqueName();
+    let backend: Backend;
+    try {
+      backend = await Promise.race([engine.init({ ...init, backends: ladder, lockName }), failed]);
+    } catch (e) {
+      worker.terminate();
+      throw toInpageError(e, 'BACKEND_UNAVAILABLE');
+    }
+    const exited = lockReleased(lockName);
+    const signals: Promise<LossInfo>[] = [
+      engine.watch().then((loss) => ({ cause: loss.cause, message: loss.message }), () => new Promise<never>(() => undefined)),
+    ];
+    if (exited) signals.push(exited);
+    else {
+      // No Web Locks here: an error event is the only sign of a dead worker we get.
+      signals.push(new Promise((resolve) => worker.addEventListener('error', (ev) => resolve({ cause: 'worker-error', message: ev.message || 'the worker failed' }))));
+    }
+    return { engine, backend, gone: Promise.race(signals), end: () => worker.terminate() };
+  };
+}
+
+/** Starts the engine on the page (`worker: false`). */
+function pageStarter(init: Init): Starter {
+  return async (ladder) => {
+    let mod: typeof import('inpage:engine');
+    try {
+      mod = await import('inpage:engine');
+    } catch (e) {
+      throw toInpageError(e, 'WORKER_FAILED', `Could not load inpage.engine.mjs beside ${inpageModuleUrl}`);
+    }
+    const engine = adoptErrors(new mod.Engine());
+    let backend: Backend;
+    try {
+      backend = await engine.init({ ...init, backends: ladder });
+    } catch (e) {
+      throw toInpageError(e, 'BACKEND_UNAVAILABLE');
+    }
+    const gone = engine.watch().then((loss): LossInfo => ({ cause: loss.cause, message: loss.message }));
+    // A lost engine on the page frees what it can; its GPU is gone, so nothing waits for it.
+    return { engine, backend, gone, end: () => void engine.shutdown().catch(() => undefined) };
+  };
+}
+
+/** Copies a page-side bitmap for each send with `worker: false`: the engine closes what it is given. */
+async function pageSendable(input: WireInput): Promise<WireInput> {
+  return input.kind === 'bitmap' ? { kind: 'bitmap', bitmap: await createImageBitmap(input.bitmap) } : input;
+}
+
 /**
  * Starts an inpage runtime: the engine in a Web Worker (or on the page with
- * `worker: false`) on the first backend of the ladder that works here.
+ * `worker: false`) on the first backend of the ladder that works here, under a supervisor
+ * that brings it back when it is lost (see "Faults and recovery" in the README).
  * @throws InpageError `BACKEND_UNAVAILABLE` when no backend of the ladder starts
  * @example
  * const runtime = await createRuntime({ backends: ['webgl', 'wasm'] });
@@ -175,76 +295,57 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const backends = options.backends ?? DEFAULT_BACKENDS;
   if (!Array.isArray(backends)) throw new InputError('backends must be a list such as ["webgl", "wasm"]');
   const useWorker = options.worker ?? true;
-  let engine: EngineApi;
-  let worker: Worker | undefined;
-  let failed: Promise<never> | undefined;
+  const init: Init = { ...(options.wasmPaths ? { wasmPaths: options.wasmPaths } : {}), ...(options.flags ? { flags: options.flags } : {}) };
+  let start: Starter;
   if (useWorker) {
     if (typeof Worker === 'undefined') throw new InpageError('WORKER_FAILED', 'Web Workers are not available here; pass worker: false');
     registerErrorHandler();
-    // The literal `new Worker(new URL('./x.js', import.meta.url))` is the pattern bundlers
-    // recognise: they then bundle the worker and the WASM files it names.
-    worker = options.workerUrl
-      ? new Worker(options.workerUrl, { type: 'module', name: 'inpage' })
-      : new Worker(new URL('./inpage.worker.js', import.meta.url), { type: 'module', name: 'inpage' });
-    failed = workerFailure(worker);
-    engine = Comlink.wrap<EngineApi>(worker) as unknown as EngineApi;
+    start = workerStarter(options, init);
   } else {
-    let mod: typeof import('inpage:engine');
-    try {
-      mod = await import('inpage:engine');
-    } catch (e) {
-      throw toInpageError(e, 'WORKER_FAILED', `Could not load inpage.engine.mjs beside ${inpageModuleUrl}`);
-    }
-    engine = adoptErrors(new mod.Engine());
+    start = pageStarter(init);
   }
-  let backend: Backend;
-  try {
-    const init = { backends, ...(options.wasmPaths ? { wasmPaths: options.wasmPaths } : {}), ...(options.flags ? { flags: options.flags } : {}) };
-    backend = await (failed ? Promise.race([engine.init(init), failed]) : engine.init(init));
-  } catch (e) {
-    worker?.terminate();
-    throw toInpageError(e, 'BACKEND_UNAVAILABLE');
-  }
-  return new RuntimeImpl(engine, worker, backend, options.transferInputs ?? true);
+  const first = await start([...backends]);
+  return new RuntimeImpl(first, [...backends], start, useWorker, options);
 }
 
-/** The engine as model handles see it: disposing a model first lets the calls routed to it by name finish. */
-function draining(engine: EngineApi, registry: Registry): EngineApi {
-  return {
-    init: (opts) => engine.init(opts),
-    load: (req, onProgress) => engine.load(req, onProgress),
-    run: (id, inputs, req) => engine.run(id, inputs, req),
-    predict: (id, input, req) => engine.predict(id, input, req),
-    predictMany: (id, inputs, req) => engine.predictMany(id, inputs, req),
-    cancel: (requestId) => engine.cancel(requestId),
-    stats: (id) => engine.stats(id),
-    dispose: (id) => registry.drain(id).then(() => engine.dispose(id)),
-    memory: () => engine.memory(),
-    shutdown: () => engine.shutdown(),
-  };
-}
-
-class RuntimeImpl implements Runtime, ModelHost {
-  private readonly registry = new Registry();
-  readonly engine: EngineApi;
-  private requestIds = 0;
+class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
+  private readonly registry: Registry;
+  readonly supervisor: Supervisor;
+  readonly transferInputs: boolean;
+  /** Infos of the models loaded, by id: a recovery updates them in place (the backend may change). */
+  private readonly handles = new Map<string, { info: ModelInfo }>();
   private modelIds = 0;
   private terminated = false;
 
-  constructor(engine: EngineApi, private readonly w: Worker | undefined, readonly backend: Backend, readonly transferInputs: boolean) {
-    this.engine = draining(engine, this.registry);
+  constructor(first: Connection, ladder: Backend[], start: Starter, readonly worker: boolean, options: RuntimeOptions) {
+    super();
+    this.transferInputs = options.transferInputs ?? false;
+    this.supervisor = new Supervisor(first, ladder, start, {
+      lost: (loss, backend) => this.dispatchEvent(new RuntimeLostEvent(loss.cause, backend, loss.message)),
+      recovered: (backend, ms, replayed) => this.dispatchEvent(new RuntimeRecoveredEvent(backend, ms, replayed)),
+      backendchange: (from, to) => this.dispatchEvent(new BackendChangeEvent(from, to)),
+      reloaded: (id, info) => {
+        const h = this.handles.get(id);
+        if (h) Object.assign(h.info, info);
+      },
+      unloadable: (id) => {
+        this.registry.disposed(id);
+        this.handles.delete(id);
+      },
+    }, options.recovery);
+    this.registry = new Registry(() => this.supervisor.state === 'recovering');
   }
 
-  get worker(): boolean {
-    return this.w !== undefined;
-  }
-
-  nextRequestId(): number {
-    return ++this.requestIds;
+  get backend(): Backend {
+    return this.supervisor.backend;
   }
 
   transfer<T>(value: T, list: Transferable[]): T {
-    return this.w && list.length ? Comlink.transfer(value, list) : value;
+    return this.worker && list.length ? Comlink.transfer(value, list) : value;
+  }
+
+  sendable(input: WireInput): Promise<WireInput> {
+    return this.worker ? Promise.resolve(input) : pageSendable(input);
   }
 
   assertLive(): void {
@@ -253,25 +354,31 @@ class RuntimeImpl implements Runtime, ModelHost {
 
   onDisposed(id: string): void {
     this.registry.disposed(id);
+    this.handles.delete(id);
   }
 
   async load<S extends ModelSchema = ModelSchema>(spec: ModelSpec): Promise<Model<S>> {
     this.assertLive();
     const id = `m${++this.modelIds}`;
-    const req = toLoadRequest(spec, id);
+    const req = toLoadRequest(spec, id, this.supervisor.nextRequestId());
     const progress = spec.onProgress;
-    const callback = progress && (this.w ? Comlink.proxy(progress) : progress);
+    const callback = progress && (this.worker ? Comlink.proxy(progress) : progress);
     this.registry.loading(id, req.name, req.version, this.backend);
     let info: ModelInfo;
     try {
-      info = await this.engine.load(req, callback);
+      info = await this.supervisor.request({ signal: spec.signal, timeoutMs: spec.timeoutMs, what: `Loading ${req.name}` }, {
+        replayable: true,
+        // The engine knows a load by the request id it was sent with: cancel() aborts it.
+        send: (engine, requestId) => engine.load({ ...req, requestId }, callback),
+      });
     } catch (e) {
       this.registry.failed(id);
       throw e;
     }
     const handle = new ModelHandle<S>(this, id, info);
-    if (this.terminated) this.registry.failed(id);
-    else this.registry.ready(id, handle as unknown as ModelHandle, spec.promote ?? false);
+    this.handles.set(id, handle);
+    this.supervisor.loaded(req);
+    this.registry.ready(id, handle, spec.promote ?? false);
     return handle;
   }
 
@@ -291,17 +398,21 @@ class RuntimeImpl implements Runtime, ModelHost {
 
   memory(): Promise<MemoryInfo> {
     this.assertLive();
-    return this.engine.memory();
+    return this.supervisor.request(undefined, { replayable: true, send: (engine) => engine.memory() });
+  }
+
+  stats(): RuntimeStats {
+    return { ...this.supervisor.counters, backend: this.backend, state: this.supervisor.state };
   }
 
   async terminate(): Promise<void> {
     if (this.terminated) return;
     this.terminated = true;
     try {
-      await this.engine.shutdown();
+      await this.supervisor.terminate();
     } finally {
       this.registry.clear();
-      this.w?.terminate();
+      this.handles.clear();
     }
   }
 }

@@ -13,6 +13,30 @@ import type { Backend } from '../types.js';
 
 export const ALL_BACKENDS: readonly Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
+/** Backends whose GPU was lost in this global scope: they get a fresh instance at their next start. */
+const lostBackends = new Set<Backend>();
+
+/** Marks a backend's GPU lost (with `worker: false` the page's tfjs outlives the engine). */
+export function markLost(backend: Backend): void {
+  lostBackends.add(backend);
+}
+
+/**
+ * Replaces tfjs's instance of a backend whose GPU was lost by a new one from the same
+ * factory: a new WebGL context or WebGPU device. tfjs never does this itself.
+ */
+function renew(backend: Backend): void {
+  if (!lostBackends.delete(backend)) return;
+  const factory = tf.findBackendFactory(backend);
+  if (!factory) return;
+  try {
+    tf.removeBackend(backend);
+  } catch {
+    // Disposing a backend whose GPU is gone may fail; the registry entry is gone either way.
+  }
+  tf.registerBackend(backend, factory);
+}
+
 interface GpuLike { requestAdapter(): Promise<unknown> }
 
 /** Why a backend cannot start here, or null when it may. Cheap checks before tfjs tries. */
@@ -59,6 +83,7 @@ export async function startBackend(
       continue;
     }
     try {
+      renew(backend);
       if (await tf.setBackend(backend)) {
         await tf.ready();
         return backend;

@@ -3,25 +3,52 @@
  * (src/worker.ts exposes it) or on the page with `worker: false`, the same code.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InpageError, InputError, RequestError, disposedError, toInpageError } from '../errors.js';
-import type { EngineApi, EngineInit, LoadRequest, WireInput, WirePredictRequest, WireRequest } from '../protocol.js';
+import { InpageError, InputError, RequestError, disposedError, toInpageError, withContext } from '../errors.js';
+import type { EngineApi, EngineInit, EngineLoss, LoadRequest, WireInput, WirePredictRequest, WireRequest } from '../protocol.js';
 import type { Backend, LoadProgress, MemoryInfo, ModelInfo, ModelStats, Prediction, TensorData } from '../types.js';
 import { startBackend } from './backends.js';
 import { loadModelFiles } from './files.js';
+import { GpuWatch } from './gpu-watch.js';
 import { buildModel } from './loader.js';
 import { ServedModel } from './served.js';
+
+/** Takes a Web Lock and holds it until this global scope ends; resolves once it is held. */
+function holdLock(name: string): Promise<void> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (!locks) return Promise.resolve();
+  return new Promise<void>((held) => {
+    void locks.request(name, () => {
+      held();
+      return new Promise<never>(() => undefined);
+    });
+  });
+}
 
 export class Engine implements EngineApi {
   private backend: Backend | undefined;
   private starting: Promise<Backend> | undefined;
+  private gpu: GpuWatch | undefined;
   private readonly models = new Map<string, ServedModel>();
+  /** Loads under way, by request id: `cancel` and `shutdown` abort them. */
+  private readonly loads = new Map<number, AbortController>();
   /** Requests cancelled before they reached a batcher (still decoding, say). */
   private readonly cancelled = new Set<number>();
   private shut = false;
 
   init(opts: EngineInit): Promise<Backend> {
-    this.starting ??= startBackend(opts.backends, opts).then((b) => (this.backend = b));
+    this.starting ??= (async () => {
+      const backend = await startBackend(opts.backends, opts);
+      this.gpu = new GpuWatch(backend);
+      if (opts.lockName) await holdLock(opts.lockName);
+      this.backend = backend;
+      return backend;
+    })();
     return this.starting;
+  }
+
+  async watch(): Promise<EngineLoss> {
+    await this.starting;
+    return this.gpu ? this.gpu.lostPromise : new Promise<never>(() => undefined);
   }
 
   private ready(): Backend {
@@ -40,27 +67,36 @@ export class Engine implements EngineApi {
   async load(req: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     const backend = this.ready();
     if (this.models.has(req.id)) throw new InputError(`A model with id ${req.id} is already loaded`);
-    const loaded = await loadModelFiles(req, onProgress);
+    const abort = new AbortController();
+    this.loads.set(req.requestId, abort);
+    const { signal } = abort;
+    /** Throws the reason the load was stopped (cancel: ABORTED; shutdown: DISPOSED), if it was. */
+    const stopped = () => {
+      if (signal.aborted) throw toInpageError(signal.reason, 'ABORTED');
+    };
     let built: Awaited<ReturnType<typeof buildModel>> | undefined;
     let served: ServedModel | undefined;
     let storing: Promise<InpageError | undefined> | undefined;
+    let loaded: Awaited<ReturnType<typeof loadModelFiles>> | undefined;
     try {
+      loaded = await loadModelFiles(req, onProgress, signal);
+      stopped();
       built = await buildModel(loaded.files, req.format);
-      served = new ServedModel(built, req, backend, loaded.fromCache);
+      stopped();
+      served = new ServedModel(built, req, backend, loaded.fromCache, this.gpu);
       // Only a model that builds is cached; the write runs beside the warmup.
       storing = loaded.persist();
       if (req.warmup) await served.warmup();
       const cacheError = await storing;
       if (cacheError) served.info.cacheError = { code: cacheError.code, message: cacheError.message };
+      stopped();
     } catch (e) {
       if (served) await served.dispose();
       else built?.model.dispose();
-      if (storing) await storing.then(() => loaded.unpersist());
-      throw toInpageError(e, 'MODEL_LOAD_FAILED', `Could not load ${req.name}`);
-    }
-    if (this.shut) {
-      await served.dispose();
-      throw disposedError('The runtime');
+      if (storing) await storing.then(() => loaded?.unpersist());
+      throw signal.aborted ? toInpageError(signal.reason, 'ABORTED') : toInpageError(e, 'MODEL_LOAD_FAILED', `Could not load ${req.name}`);
+    } finally {
+      this.loads.delete(req.requestId);
     }
     this.models.set(req.id, served);
     return served.info;
@@ -88,15 +124,19 @@ export class Engine implements EngineApi {
       const settled = await Promise.allSettled(inputs.map((input) => m.predict(input, req)));
       const failed = settled.findIndex((s) => s.status === 'rejected');
       if (failed >= 0) {
-        const reason = (settled[failed] as PromiseRejectedResult).reason;
-        const e = toInpageError(reason, 'INFERENCE_FAILED');
-        throw new InpageError(e.code, `Item ${failed} of the batch: ${e.message}`, { ...e.details, item: failed });
+        const reason: unknown = (settled[failed] as PromiseRejectedResult).reason;
+        throw withContext(reason, 'INFERENCE_FAILED', `Item ${failed} of the batch`, { item: failed });
       }
       return settled.map((s) => (s as PromiseFulfilledResult<Prediction>).value);
     });
   }
 
-  cancel(requestId: number): void {
+  async cancel(requestId: number): Promise<void> {
+    const load = this.loads.get(requestId);
+    if (load) {
+      load.abort(new RequestError('ABORTED', 'The load was aborted'));
+      return;
+    }
     let found = false;
     // Several queued jobs may share an id (a predictMany chunk): drop them all.
     for (const m of this.models.values()) while (m.cancel(requestId)) found = true;
@@ -126,6 +166,8 @@ export class Engine implements EngineApi {
   async shutdown(): Promise<void> {
     if (this.shut) return;
     this.shut = true;
+    this.gpu?.stop();
+    for (const load of this.loads.values()) load.abort(disposedError('The runtime'));
     const all = [...this.models.values()];
     this.models.clear();
     await Promise.all(all.map((m) => m.dispose()));

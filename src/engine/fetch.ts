@@ -2,6 +2,7 @@
  * Downloading a model's files: model.json and its shards, as bytes, with progress
  * and retries. Nothing here knows tfjs; `loader.ts` turns the bytes into a model.
  */
+import { STALL_TIMEOUT_MS } from '../defaults.js';
 import { ModelLoadError, toInpageError } from '../errors.js';
 import type { LoadProgress } from '../types.js';
 
@@ -38,7 +39,18 @@ export interface FetchOptions {
   backoffMs?: number;
   /** Checks each file's bytes as soon as they are in (model.json before it is parsed); a throw fails the load. */
   verify?: ((file: string, bytes: ArrayBuffer) => Promise<void>) | undefined;
+  /** Stops every download at once; the load rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
+  /** A download that receives no byte for this long (ms) is retried, then fails. Default 30,000. */
+  stallTimeoutMs?: number | undefined;
+  /**
+   * The folder weight paths resolve against and must stay inside (same origin, same path
+   * prefix). Default: model.json's own folder.
+   */
+  weightsUrl?: string | undefined;
 }
+
+
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, string: 0, complex64: 8 };
 
@@ -77,12 +89,50 @@ export function weightBytes(json: ModelJson): number {
   return n;
 }
 
-/** Resolves a shard path against model.json's URL. */
-export function resolveFile(modelUrl: string, path: string): string {
-  return new URL(path, modelUrl).href;
+/**
+ * Resolves a shard path against model.json's URL (or `weightsUrl`, when given). The result
+ * must stay inside that folder on its origin: a manifest cannot make inpage fetch
+ * `../other/secret.bin` or a file of another site.
+ * @throws ModelLoadError naming the path when it escapes
+ */
+export function resolveFile(modelUrl: string, path: string, weightsUrl?: string): string {
+  const base = new URL(weightsUrl ?? modelUrl);
+  const folder = base.pathname.endsWith('/') || weightsUrl === undefined ? base.pathname.replace(/[^/]*$/, '') : `${base.pathname}/`;
+  let resolved: URL;
+  try {
+    resolved = new URL(path, new URL(folder, base));
+  } catch {
+    throw new ModelLoadError(`Weight path ${JSON.stringify(path)} is not a valid URL path`, { file: path });
+  }
+  if (resolved.origin !== base.origin || !resolved.pathname.startsWith(folder)) {
+    throw new ModelLoadError(
+      `Weight path ${JSON.stringify(path)} resolves to ${resolved.href}, outside the model's folder ${base.origin}${folder}; ` +
+        'give spec.weightsUrl (a folder) to load weights from elsewhere',
+      { file: path, url: resolved.href },
+    );
+  }
+  return resolved.href;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const done = () => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/** The reason a fetch attempt was stopped for lack of bytes. */
+class Stalled extends Error {}
 const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /**
@@ -96,16 +146,30 @@ export async function fetchFile(
   onBytes?: (n: number) => void,
 ): Promise<ArrayBuffer> {
   const attempts = Math.max(1, opts.retries ?? 3);
+  const stallMs = opts.stallTimeoutMs ?? STALL_TIMEOUT_MS;
   let backoff = opts.backoffMs ?? 200;
   let lastError: unknown;
+  const outer = opts.signal;
   for (let attempt = 1; attempt <= attempts; attempt++) {
+    if (outer?.aborted) throw toInpageError(outer.reason, 'ABORTED');
     let received = 0;
+    // One controller per attempt: the caller's abort, or no byte for `stallMs`, ends it.
+    const attemptCtl = new AbortController();
+    const onOuterAbort = () => attemptCtl.abort(outer?.reason);
+    outer?.addEventListener('abort', onOuterAbort, { once: true });
+    let stallTimer: ReturnType<typeof setTimeout> | undefined;
+    const armStall = () => {
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(() => attemptCtl.abort(new Stalled(`no byte received for ${stallMs} ms`)), stallMs);
+    };
     try {
-      const res = await fetch(url, opts.requestInit);
+      armStall();
+      const res = await fetch(url, { ...opts.requestInit, signal: attemptCtl.signal });
       if (!res.ok) {
+        clearTimeout(stallTimer);
         if (RETRY_STATUS.has(res.status) && attempt < attempts) {
           lastError = new Error(`HTTP ${res.status}`);
-          await sleep(backoff);
+          await sleep(backoff, outer);
           backoff *= 2;
           continue;
         }
@@ -113,26 +177,33 @@ export async function fetchFile(
           file, url, status: res.status,
         });
       }
-      if (!res.body || !onBytes) return await res.arrayBuffer();
+      if (!res.body) return await res.arrayBuffer();
       const reader = res.body.getReader();
       const chunks: Uint8Array[] = [];
       for (;;) {
+        armStall();
         const { done, value } = await reader.read();
         if (done) break;
         chunks.push(value);
         received += value.byteLength;
-        onBytes(value.byteLength);
+        onBytes?.(value.byteLength);
       }
       return concat(chunks, received);
     } catch (e) {
       if (e instanceof ModelLoadError) throw e;
-      // A network failure (fetch's TypeError) or a connection cut mid-body: retry.
-      lastError = e;
+      if (outer?.aborted) throw toInpageError(outer.reason, 'ABORTED');
+      // A network failure (fetch's TypeError), a connection cut mid-body, or a stall: retry.
+      lastError = attemptCtl.signal.reason instanceof Stalled ? attemptCtl.signal.reason : e;
       if (received && onBytes) onBytes(-received);
       if (attempt < attempts) {
-        await sleep(backoff);
+        await sleep(backoff, outer).catch((reason: unknown) => {
+          throw toInpageError(reason, 'ABORTED');
+        });
         backoff *= 2;
       }
+    } finally {
+      clearTimeout(stallTimer);
+      outer?.removeEventListener('abort', onOuterAbort);
     }
   }
   throw new ModelLoadError(
@@ -168,13 +239,15 @@ export async function fetchModelFiles(url: string, opts: FetchOptions): Promise<
   report(modelFile);
 
   const paths = shardPaths(json);
+  // Every path is checked before any byte of weights is fetched.
+  const urls = new Map(paths.map((p) => [p, resolveFile(url, p, opts.weightsUrl)]));
   // A few at a time: parallel enough to fill the pipe, few enough to keep memory flat.
   const queue = [...paths];
   const worker = async () => {
     for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
       const path = p;
       try {
-        const buf = await fetchFile(resolveFile(url, path), path, opts, (n) => {
+        const buf = await fetchFile(urls.get(path) as string, path, opts, (n) => {
           loaded += n;
           report(path);
         });

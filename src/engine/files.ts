@@ -81,7 +81,7 @@ async function readCached(key: string, integrity: IntegrityMap | undefined): Pro
 }
 
 /** Reads or downloads every file of the model, checking each against `req.integrity`. */
-export async function loadModelFiles(req: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<LoadedFiles> {
+export async function loadModelFiles(req: LoadRequest, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<LoadedFiles> {
   const integrity = req.integrity;
   if (integrity) checkIntegrityMap(integrity);
   const caching = req.cache && !req.files;
@@ -123,7 +123,9 @@ export async function loadModelFiles(req: LoadRequest, onProgress?: (p: LoadProg
 
   let files: ModelFiles;
   try {
-    files = await fetchModelFiles(url, { requestInit: req.requestInit, onProgress, verify });
+    files = await fetchModelFiles(url, {
+      requestInit: req.requestInit, onProgress, verify, signal, stallTimeoutMs: req.stallTimeoutMs, weightsUrl: req.weightsUrl,
+    });
     checkShardSizes(files);
   } catch (e) {
     if (readError?.code === 'INTEGRITY_MISMATCH') {

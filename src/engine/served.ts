@@ -9,6 +9,7 @@ import type { LoadRequest, WireInput, WirePredictRequest } from '../protocol.js'
 import type { Backend, HeadPrediction, ModelInfo, ModelStats, Prediction, PostprocessSpec, TensorData, TensorInfo } from '../types.js';
 import { checkInputs } from '../validate.js';
 import { Batcher, bucketFor, buckets, type Job } from './batcher.js';
+import type { GpuWatch } from './gpu-watch.js';
 import { execute, type BuiltModel } from './loader.js';
 import { decodeImage, toModelInput } from './preprocess.js';
 import { StatsWindow } from './stats.js';
@@ -52,9 +53,17 @@ export class ServedModel {
   private batching: boolean;
   private disposed = false;
   private inflight = 0;
+  /** Called when the last accepted request settles (dispose waits on it). */
+  private idle: (() => void) | undefined;
   private freed: Promise<void> = Promise.resolve();
 
-  constructor(readonly built: BuiltModel, private readonly req: LoadRequest, backend: Backend, fromCache: boolean) {
+  constructor(
+    readonly built: BuiltModel,
+    private readonly req: LoadRequest,
+    backend: Backend,
+    fromCache: boolean,
+    private readonly gpu?: GpuWatch,
+  ) {
     this.info = {
       name: req.name,
       version: req.version,
@@ -213,19 +222,25 @@ export class ServedModel {
       });
     }).then(
       (r) => {
-        this.inflight--;
+        this.settled();
         this.stats.record(r.queueMs, r.inferenceMs);
         return r;
       },
       (e) => {
-        this.inflight--;
+        this.settled();
         this.stats.error();
         throw e;
       },
     );
   }
 
+  private settled(): void {
+    if (--this.inflight === 0) this.idle?.();
+  }
+
   private async runBatch(jobs: TensorJob[]): Promise<void> {
+    // After a GPU loss nothing more runs here; the page replays these requests elsewhere.
+    if (this.gpu?.lost()) return;
     const start = now();
     const rows = jobs.reduce((n, j) => n + j.rows, 0);
     const size = this.batching && this.pad ? bucketFor(rows, this.sizes) : rows;
@@ -252,6 +267,9 @@ export class ServedModel {
       }
       outs = await execute(this.built, inputs);
       const datas = await Promise.all(outs.map((o) => o.data()));
+      // Numbers read across a GPU loss are garbage (often zeros): answer nothing, the page
+      // runs these requests again on a fresh engine.
+      if (this.gpu?.lost()) return;
       const inferenceMs = now() - start;
       this.stats.batch(rows);
       let from = 0;
@@ -270,6 +288,8 @@ export class ServedModel {
         job.resolve({ outputs, queueMs: start - job.enqueuedAt, inferenceMs, batchSize: rows });
       }
     } catch (e) {
+      // A failure caused by a lost GPU is not the model's: the page replays the requests.
+      if (this.gpu && (await this.gpu.lostAfterFailure())) return;
       const err = toInpageError(e, 'INFERENCE_FAILED', `Model ${this.info.name} failed to run`);
       for (const job of jobs) job.reject(err);
     } finally {
@@ -295,7 +315,8 @@ export class ServedModel {
     if (this.disposed) return this.freed;
     this.disposed = true;
     this.freed = (async () => {
-      while (this.inflight > 0) await new Promise((r) => setTimeout(r, 5));
+      // After a GPU loss the requests it held are never answered here (they are replayed).
+      if (this.inflight > 0 && !this.gpu?.lost()) await new Promise<void>((r) => (this.idle = r));
       this.batcher.close(disposedError(`Model ${this.info.name}@${this.info.version}`));
       this.built.model.dispose();
     })();

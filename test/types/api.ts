@@ -1,8 +1,8 @@
 // Type tests of the public API, checked by `tsc -p test/types` against the built
 // dist/inpage.d.ts (what users get). `@ts-expect-error` lines must stay errors.
 import {
-  createRuntime, InpageError, InputError, type Backend, type ErrorCode, type Model, type ModelInfo,
-  type Prediction, type Runtime, type TensorData,
+  createRuntime, InpageError, InputError, RequestError, WorkerLostError, type Backend, type ErrorCode, type Model, type ModelInfo,
+  type Prediction, type Runtime, type RuntimeStats, type TensorData,
 } from 'inpage';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -67,7 +67,21 @@ export async function typed(): Promise<void> {
       const code: ErrorCode = e.code;
       void code;
     }
-    if (e instanceof InputError) assertType<Equal<typeof e.code, ErrorCode>>(true);
+    // The subclass narrows the code: the code is the discriminator.
+    if (e instanceof InputError) assertType<Equal<typeof e.code, 'INPUT_INVALID'>>(true);
+    if (e instanceof RequestError) assertType<Equal<typeof e.code, 'ABORTED' | 'TIMEOUT' | 'QUEUE_FULL'>>(true);
+    if (e instanceof WorkerLostError) assertType<Equal<typeof e.code, 'WORKER_LOST'>>(true);
   }
+  // Typed runtime events.
+  runtime.addEventListener('lost', (e) => {
+    assertType<Equal<typeof e.backend, Backend>>(true);
+    const cause: 'worker-exit' | 'worker-error' | 'webgl-context-lost' | 'webgpu-device-lost' = e.cause;
+    void cause;
+  });
+  runtime.addEventListener('recovered', (e) => void [e.ms.toFixed(), e.replayed.toFixed(), e.backend]);
+  runtime.addEventListener('backendchange', (e) => void [e.from, e.to]);
+  const st: RuntimeStats = runtime.stats();
+  void [st.recoveries, st.replays, st.state];
+  await runtime.load({ url: '/m', signal: new AbortController().signal, timeoutMs: 1000, stallTimeoutMs: 5000, weightsUrl: '/weights/' });
   await runtime.terminate();
 }

@@ -41,7 +41,7 @@ export async function lifecycle(): Promise<void> {
   const out = await byName.run({ data: new Float32Array(4), shape: [1, 4] });
   void out.y;
   const listed: RegistryEntry[] = runtime.models();
-  const state: 'loading' | 'ready' | 'disposed' | undefined = listed[0]?.state;
+  const state: 'loading' | 'ready' | 'recovering' | 'disposed' | undefined = listed[0]?.state;
   const active: boolean | undefined = listed[0]?.active;
   void [state, active];
   await v1.dispose();

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InpageError } from '../../src/errors.js';
-import type { ModelHandle } from '../../src/client/model.js';
-import { NamedModel, Registry } from '../../src/client/registry.js';
+import { NamedModel, Registry, type Registered } from '../../src/client/registry.js';
 
 const handle = (id: string, version: string) =>
-  ({ id, info: { name: 'cnn', version, backend: 'wasm', bytes: 10 }, run: async () => version, dispose: async () => undefined }) as unknown as ModelHandle;
+  ({ id, info: { name: 'cnn', version, backend: 'wasm', bytes: 10 }, run: async () => version, dispose: async () => undefined }) as unknown as Registered;
 
 const summary = (r: Registry) => r.list().map((e) => `${e.name}@${e.version}:${e.state}${e.active ? ':active' : ''}`);
 
@@ -68,20 +67,14 @@ describe('Registry', () => {
     expect(() => r.route('cnn')).toThrow(InpageError);
   });
 
-  it('drain waits for the calls routed to a model, and only those', async () => {
-    const r = withTwo();
-    let finish!: () => void;
-    const slow = new Promise<void>((ok) => (finish = ok));
-    void r.track('m1', slow);
-    void r.track('m1', Promise.reject(new Error('x'))).catch(() => undefined);
-    let drained = false;
-    const d = r.drain('m1').then(() => (drained = true));
-    await expect(r.drain('m2')).resolves.toBeUndefined();
-    await new Promise((ok) => setTimeout(ok, 5));
-    expect(drained).toBe(false);
-    finish();
-    await d;
-    expect(drained).toBe(true);
+  it('shows ready models as recovering while the engine is brought back', () => {
+    let recovering = false;
+    const r = new Registry(() => recovering);
+    r.loading('m1', 'cnn', '1', 'wasm');
+    r.ready('m1', handle('m1', '1'), false);
+    expect(r.list()[0]?.state).toBe('ready');
+    recovering = true;
+    expect(r.list()[0]?.state).toBe('recovering');
   });
 });
 

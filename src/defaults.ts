@@ -1,0 +1,18 @@
+/**
+ * Defaults that the code reads and the JSDoc names, in one place (a unit test holds the
+ * two together).
+ */
+import type { Backend } from './types.js';
+
+/** Backend ladder of `createRuntime()`. */
+export const DEFAULT_BACKENDS: Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** `spec.batching` where the model can batch. */
+export const DEFAULT_BATCHING = { maxBatchSize: 8, maxQueueDelayMs: 0 } as const;
+/** `spec.maxQueue`. */
+export const DEFAULT_MAX_QUEUE = 1024;
+/** `predictBatch`'s `batchSize`: items sent to the engine in one call. */
+export const PREDICT_BATCH_SIZE = 8;
+/** `spec.stallTimeoutMs`: a download with no byte for this long is retried, then fails. */
+export const STALL_TIMEOUT_MS = 30_000;
+/** `createRuntime({ recovery })`. */
+export const RECOVERY_DEFAULTS = { maxRestarts: 3, windowMs: 60_000 } as const;
