@@ -14,6 +14,7 @@ export const GOALS = {
   loneRequestOnOverOff: 0.95,
   coldSecondOverFirst: 0.5,
   entryGzipBytes: 15 * 1024,
+  recoveryWorkerKillMs: 2000,
 };
 
 const fmt = (v, d = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '–');
@@ -86,6 +87,14 @@ export function goals(data) {
       pass: before.numTensors === after.numTensors && before.numBytes === after.numBytes,
     });
   }
+  for (const r of data.recovery ?? []) {
+    if (r.fault !== 'worker-kill') continue;
+    out.push({
+      item: '7. recovery', what: `${r.backend}, ${r.model}${r.cached ? ' (cached)' : ''}: worker killed -> next answered request, median of ${r.reps.length}`,
+      goal: `< ${GOALS.recoveryWorkerKillMs} ms`, value: `${ms(r.faultToAnswerMs)} ms (max ${ms(r.maxFaultToAnswerMs)}); ${r.errors} requests failed`,
+      pass: r.faultToAnswerMs < GOALS.recoveryWorkerKillMs && r.errors === 0,
+    });
+  }
   return out;
 }
 
@@ -100,6 +109,17 @@ export function renderReport(data) {
 
   const g = goals(data);
   parts.push('### Goals\n\n' + table(['item', 'what', 'goal', 'measured', 'pass/fail'], g.map((x) => [x.item, x.what, x.goal, x.value, pf(x.pass)])));
+
+  if (data.recovery?.length) {
+    const rows = data.recovery.flatMap((r) => r.reps.map((x, i) => [
+      r.fault === 'worker-kill' ? 'worker terminated from the page' : 'GPU process crashed (CDP)', r.backend, r.model + (r.cached ? ' (cached)' : ''), i + 1,
+      ms(x.faultToAnswerMs), ms(x.recoveredMs), x.backend, x.replayed, x.errors]));
+    parts.push('### 7. Recovery: a fault while 4 requests are outstanding\n\n' +
+      '"fault → answer": from the fault on the page to the next request answered by the new engine; "recovered": the runtime\'s own `recovered` event ' +
+      '(the loss seen, a new worker started, the model loaded again, from inpage\'s IndexedDB cache when cached); "replayed": requests sent again; ' +
+      '"failed": requests that rejected (the goal is none).\n\n' +
+      table(['fault', 'backend', 'model', 'rep', 'fault → answer ms', 'recovered ms', 'serving on', 'replayed', 'failed'], rows));
+  }
 
   if (data.overhead?.length) {
     const rows = data.overhead.map((r) => {

@@ -4,7 +4,7 @@
 //   node bench/run.mjs            full run (~15 min on 2 cores): bench/results/latest.json + BENCHMARKS.md
 //   node bench/run.mjs --smoke    tiny counts, wasm only, < 60 s: bench/results/smoke.json; exits 1 on any error
 //   node bench/run.mjs --report   re-renders BENCHMARKS.md from bench/results/latest.json
-//   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold  --backends=wasm,cpu,webgl,webgpu  --out=FILE
+//   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold,recovery  --backends=wasm,cpu,webgl,webgpu  --out=FILE
 //
 // Needs a built dist/ (npm run build). The run copies dist/ aside first, so a rebuild
 // during the run does not change what is measured.
@@ -58,6 +58,10 @@ const FULL = {
   cold: { backend: 'wasm', model: 'mobilefacenet', reps: 2, networks: [null, { mbps: 20, rttMs: 40 }], warmups: [true, false] },
   memory: { backend: 'wasm', model: 'emotion', n: 10_000, concurrency: 8 },
   peer: [{ backend: 'wasm', n: 4, rounds: 8 }, { backend: 'webgl', n: 2, rounds: 3 }],
+  recovery: [
+    { fault: 'worker-kill', backend: 'wasm', model: 'mobilefacenet', cache: true, reps: 5 },
+    { fault: 'gpu-crash', backend: 'webgl', model: 'emotion', cache: true, reps: 3 },
+  ],
 };
 
 /** The smoke run: every section once with tiny counts, on wasm. */
@@ -71,9 +75,10 @@ const SMOKE = {
   cold: { backend: 'wasm', model: 'emotion', reps: 1, networks: [null], warmups: [true] },
   memory: { backend: 'wasm', model: 'emotion', n: 200, concurrency: 8 },
   peer: [{ backend: 'wasm', n: 2, rounds: 1 }],
+  recovery: [{ fault: 'worker-kill', backend: 'wasm', model: 'emotion', cache: true, reps: 1 }],
 };
 
-const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold'];
+const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold', 'recovery'];
 
 function log(...a) {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -496,6 +501,90 @@ async function sectionCold(ctx, plan) {
 
 // ---------------------------------------------------------------------------------------
 
+/**
+ * Recovery: a stream of requests (4 outstanding), then a fault: the worker terminated from
+ * the page, or the GPU process crashed through CDP. Measured on the page: from the fault to
+ * the next answered request, the runtime's own `recovered` figures, and requests lost.
+ */
+async function sectionRecovery(ctx, plan) {
+  const out = [];
+  for (const p of plan.recovery) {
+    if (!ctx.backends.includes(p.backend)) continue;
+    const m = MODELS[p.model];
+    log(`recovery: ${p.fault} on ${p.backend}, ${p.model}${p.cache ? ' (cached)' : ''}, ${p.reps} reps`);
+    const context = await ctx.browser.newContext();
+    // Every Worker the page makes, so the benchmark can terminate inpage's from the page.
+    await context.addInitScript(() => {
+      const Native = globalThis.Worker;
+      globalThis.__workers = [];
+      globalThis.Worker = class extends Native {
+        constructor(...a) {
+          super(...a);
+          globalThis.__workers.push(this);
+        }
+      };
+    });
+    const reps = [];
+    try {
+      const page = await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors);
+      await call(page, 'init', { backend: p.backend, worker: true });
+      await call(page, 'load', 'm', { url: m.url, cache: p.cache, name: `bench-${p.model}` });
+      for (let rep = 0; rep < p.reps; rep++) {
+        await page.evaluate(({ shape }) => {
+          const w = window;
+          const model = w.benchModels.get('m');
+          const size = shape.reduce((a, b) => a * b, 1);
+          w.rec = { answers: [], errors: 0, stop: false, recovered: null, faultAt: 0 };
+          w.runtime.addEventListener('recovered', (e) => (w.rec.recovered = { ms: e.ms, replayed: e.replayed, backend: e.backend }), { once: true });
+          const loop = async () => {
+            while (!w.rec.stop) {
+              try {
+                await model.run({ data: new Float32Array(size).fill(0.5), shape });
+                w.rec.answers.push(performance.now());
+              } catch {
+                w.rec.errors++;
+              }
+            }
+          };
+          w.rec.loops = Promise.all([loop(), loop(), loop(), loop()]);
+        }, { shape: m.shape });
+        await page.waitForFunction(() => window.rec.answers.length >= 4);
+        if (p.fault === 'worker-kill') {
+          await page.evaluate(() => {
+            window.rec.faultAt = performance.now();
+            window.__workers.at(-1).terminate();
+          });
+        } else {
+          await page.evaluate(() => (window.rec.faultAt = performance.now()));
+          const cdp = await ctx.browser.newBrowserCDPSession();
+          await cdp.send('Browser.crashGpuProcess');
+          await cdp.detach();
+        }
+        await page.waitForFunction(() => window.rec.recovered && window.rec.answers.some((t) => t > window.rec.faultAt + window.rec.recovered.ms), null, { timeout: 60_000 });
+        const r = await page.evaluate(async () => {
+          const w = window;
+          w.rec.stop = true;
+          await w.rec.loops;
+          const next = w.rec.answers.find((t) => t > w.rec.faultAt + w.rec.recovered.ms);
+          return { faultToAnswerMs: next - w.rec.faultAt, recoveredMs: w.rec.recovered.ms, replayed: w.rec.recovered.replayed, backend: w.rec.recovered.backend, errors: w.rec.errors };
+        });
+        log(`  fault -> next answer ${round(r.faultToAnswerMs, 0)} ms (recovered in ${round(r.recoveredMs, 0)} ms on ${r.backend}, ${r.replayed} replayed, ${r.errors} errors)`);
+        reps.push(r);
+      }
+    } finally {
+      await context.close();
+    }
+    out.push({
+      fault: p.fault, backend: p.backend, model: p.model, cached: p.cache, reps,
+      faultToAnswerMs: median(reps.map((r) => r.faultToAnswerMs)),
+      maxFaultToAnswerMs: Math.max(...reps.map((r) => r.faultToAnswerMs)),
+      replayed: median(reps.map((r) => r.replayed)),
+      errors: reps.reduce((n, r) => n + r.errors, 0),
+    });
+  }
+  return out;
+}
+
 async function main() {
   const resultsDir = join(here, 'results');
   if (flag('report')) {
@@ -529,7 +618,7 @@ async function main() {
     },
   };
   log(`${smoke ? 'smoke run' : 'full run'} on ${data.meta.machine.cores} cores (${data.meta.machine.cpuModel}), ${data.meta.browser}; load average ${data.meta.loadAverageStart.join(' ')}`);
-  const runners = { size: sectionSize, overhead: sectionOverhead, main: sectionMain, batchCost: sectionBatchCost, batching: sectionBatching, memory: sectionMemory, peer: sectionPeer, cold: sectionCold };
+  const runners = { size: sectionSize, overhead: sectionOverhead, main: sectionMain, batchCost: sectionBatchCost, batching: sectionBatching, memory: sectionMemory, peer: sectionPeer, cold: sectionCold, recovery: sectionRecovery };
   try {
     for (const name of SECTIONS) {
       if (!only.includes(name)) continue;

@@ -29,6 +29,7 @@ const adapter = {
 };
 
 window.bench = makeBench(adapter);
+window.benchModels = models;
 window.benchReady = true;
 
 // The peer comparison: the same model files as nsfwjs, classified with predict(canvas).
