@@ -23,6 +23,8 @@ interface Slot<M extends Registered> {
   backend: Backend;
   state: 'loading' | 'ready' | 'disposed';
   handle?: M;
+  /** Ends the load of a model still loading. */
+  cancel?: () => void;
 }
 
 export class Registry<M extends Registered = Registered> {
@@ -35,8 +37,13 @@ export class Registry<M extends Registered = Registered> {
   constructor(private readonly recovering: () => boolean = () => false) {}
 
   /** A model starts loading. */
-  loading(id: string, name: string, version: string, backend: Backend): void {
-    this.slots.set(id, { id, name, version, backend, state: 'loading' });
+  loading(id: string, name: string, version: string, backend: Backend, cancel?: () => void): void {
+    this.slots.set(id, { id, name, version, backend, state: 'loading', ...(cancel ? { cancel } : {}) });
+  }
+
+  /** Ends the loads under way for `name` (the name is being disposed). */
+  cancelLoads(name: string): void {
+    for (const s of [...this.slots.values()]) if (s.name === name && s.state === 'loading') s.cancel?.();
   }
 
   /** A load failed: forget it. */
@@ -160,8 +167,9 @@ export class NamedModel<S extends ModelSchema = ModelSchema> implements Model<S>
     return this.target().stats();
   }
 
-  /** Disposes every version of the name this runtime holds. */
+  /** Disposes every version of the name this runtime holds; its loads under way reject with DISPOSED. */
   async dispose(): Promise<void> {
+    this.registry.cancelLoads(this.name);
     await Promise.all(this.registry.handlesOf(this.name).map((m) => m.dispose()));
   }
 }

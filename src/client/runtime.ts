@@ -14,7 +14,7 @@ import { BackendChangeEvent, RuntimeLostEvent, RuntimeRecoveredEvent, type Runti
 import { ModelHandle, type Model, type ModelHost, type ModelSchema } from './model.js';
 import { NamedModel, Registry } from './registry.js';
 import {
-  Supervisor, type Connection, type EngineClient, type LossInfo, type RecoveryOptions, type Starter, type SupervisorStats,
+  Supervisor, type Connection, type EngineClient, type LossInfo, type RecoveryOptions, type RequestControl, type Starter, type SupervisorStats,
 } from './supervisor.js';
 
 /** Options of {@link createRuntime}. */
@@ -363,10 +363,11 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
     const req = toLoadRequest(spec, id, this.supervisor.nextRequestId());
     const progress = spec.onProgress;
     const callback = progress && (this.worker ? Comlink.proxy(progress) : progress);
-    this.registry.loading(id, req.name, req.version, this.backend);
+    const control: RequestControl = {};
+    this.registry.loading(id, req.name, req.version, this.backend, () => control.stop?.(disposedError(`Model ${req.name}`)));
     let info: ModelInfo;
     try {
-      info = await this.supervisor.request({ signal: spec.signal, timeoutMs: spec.timeoutMs, what: `Loading ${req.name}` }, {
+      info = await this.supervisor.request({ signal: spec.signal, timeoutMs: spec.timeoutMs, what: `Loading ${req.name}`, control }, {
         replayable: true,
         // The engine knows a load by the request id it was sent with: cancel() aborts it.
         send: (engine, requestId) => engine.load({ ...req, requestId }, callback),

@@ -69,6 +69,11 @@ export interface SupervisorStats {
 
 export type SupervisorState = 'ready' | 'recovering' | 'lost' | 'terminated';
 
+/** Filled by `request()`: ends the request with an error of the caller's choosing (the engine drops it). */
+export interface RequestControl {
+  stop?: (err: InpageError) => void;
+}
+
 /** One call to the engine, from its first send to its answer. */
 interface Call {
   modelId: string | undefined;
@@ -161,7 +166,7 @@ export class Supervisor {
    * sends it again, once, to the next engine.
    */
   request<T, P = undefined>(
-    opts: (RequestOptions & { what?: string }) | undefined,
+    opts: (RequestOptions & { what?: string; control?: RequestControl }) | undefined,
     call: {
       modelId?: string;
       replayable: boolean;
@@ -215,6 +220,7 @@ export class Supervisor {
         signal?.removeEventListener('abort', onAbort);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts?.control) opts.control.stop = stop;
       if (opts?.timeoutMs !== undefined) {
         const ms = opts.timeoutMs;
         timer = setTimeout(() => stop(new RequestError('TIMEOUT', `${what} took longer than ${ms} ms`, { timeoutMs: ms })), ms);

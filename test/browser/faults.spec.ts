@@ -388,12 +388,20 @@ test.describe('loads that end', () => {
       const stalled = w.catchError(() => rt.load({ url, name: 'c', stallTimeoutMs: 300 }));
       const res = { aborted: await aborted, timedOut: await timedOut, stalled: await stalled };
       const serves = (await (await rt.load({ url: '/test/fixtures/layers-cnn/model.json', name: 'ok' })).run(w.seeded({ shape: [1, 16, 16, 3], dtype: 'float32', seed: 1 }))).probs.shape;
+      // Disposing a name while one of its versions loads ends that load with DISPOSED.
+      const v2 = w.catchError(() => rt.load({ url, name: 'ok', version: '2' }));
+      await new Promise((r) => setTimeout(r, 100));
+      const listedWhileLoading = rt.models().map((m: any) => `${m.name}@${m.version}:${m.state}`);
+      await rt.model('ok').dispose();
+      const disposedLoad = await v2;
+      const reloaded = await rt.load({ url: '/test/fixtures/layers-cnn/model.json', name: 'ok' });
+      await reloaded.run(w.seeded({ shape: [1, 16, 16, 3], dtype: 'float32', seed: 1 }));
       const models = rt.models().map((m: any) => m.name);
       const tensors = (await rt.memory()).numTensors;
       const loading = w.catchError(() => rt.load({ url, name: 'd' }));
       await new Promise((r) => setTimeout(r, 200));
       await rt.terminate();
-      return { ...res, serves, models, tensors0, tensors, terminated: await loading };
+      return { ...res, serves, models, tensors0, tensors, terminated: await loading, listedWhileLoading, disposedLoad };
     });
     expect(r.aborted).toMatchObject({ threw: true, isInpageError: true, code: 'ABORTED' });
     expect(r.timedOut).toMatchObject({ threw: true, isInpageError: true, code: 'TIMEOUT' });
@@ -401,6 +409,8 @@ test.describe('loads that end', () => {
     expect(r.stalled.message).toContain('group1-shard3of5.bin');
     expect(r.stalled.message).toMatch(/no byte received for 300 ms/);
     expect(r.terminated).toMatchObject({ threw: true, isInpageError: true, code: 'DISPOSED' });
+    expect(r.listedWhileLoading).toEqual(['ok@1:ready', 'ok@2:loading']);
+    expect(r.disposedLoad).toMatchObject({ threw: true, isInpageError: true, code: 'DISPOSED' });
     expect(r.serves).toEqual([1, 5]);
     expect(r.models).toEqual(['ok']);
     expect(r.tensors, 'only the served model holds tensors').toBeGreaterThan(r.tensors0);
