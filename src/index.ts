@@ -5,7 +5,7 @@
  */
 export { createRuntime, DEFAULT_BACKENDS } from './client/runtime.js';
 export type { Runtime, RuntimeOptions } from './client/runtime.js';
-export type { Model, ModelSchema, RunInputs, RunOutputs } from './client/model.js';
+export type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs } from './client/model.js';
 export type { ImageSource } from './client/inputs.js';
 export { cache } from './cache/api.js';
 export type { ModelCache } from './cache/api.js';

@@ -17,7 +17,12 @@ import { toWireInput, wireTensors, type ImageSource } from './inputs.js';
 export interface ModelSchema {
   inputs: string;
   outputs: string;
+  /** Class names (`'cat' | 'dog'`): the type of `prediction.label`. Optional; `inpage types --labels` writes it. */
+  labels?: string;
 }
+
+/** The label type of a schema's predictions: its `labels` union, else `string`. */
+export type LabelOf<S extends ModelSchema> = S extends { labels: infer L extends string } ? L : string;
 
 type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
 
@@ -44,7 +49,7 @@ export interface Model<S extends ModelSchema = ModelSchema> {
    */
   run(inputs: RunInputs<S>, opts?: RequestOptions): Promise<RunOutputs<S>>;
   /** Classifies one image (any page image source, a Blob, or a TensorData ready for the model). */
-  predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction>;
+  predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction<LabelOf<S>>>;
   /**
    * Classifies many inputs in chunks, holding only a few chunks at a time, letting
    * online requests through between chunks. Answers come in input order.
@@ -52,7 +57,7 @@ export interface Model<S extends ModelSchema = ModelSchema> {
   predictBatch(
     inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
     opts?: PredictBatchOptions,
-  ): Promise<Prediction[]>;
+  ): Promise<Prediction<LabelOf<S>>[]>;
   /** Latency percentiles, batch sizes and throughput over recent requests. */
   stats(): Promise<ModelStats>;
   /** Frees every tensor of the model once the requests it accepted are answered. Later calls reject with DISPOSED. */
@@ -147,9 +152,9 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     return guard(this.host, opts, (requestId) => this.host.engine.run(this.id, payload, { requestId })) as Promise<RunOutputs<S>>;
   }
 
-  async predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
+  async predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction<LabelOf<S>>> {
     this.live();
-    return this.accept(() => this.predictAccepted(input, opts));
+    return this.accept(() => this.predictAccepted(input, opts)) as Promise<Prediction<LabelOf<S>>>;
   }
 
   private async predictAccepted(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
@@ -165,9 +170,9 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
   async predictBatch(
     inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
     opts: PredictBatchOptions = {},
-  ): Promise<Prediction[]> {
+  ): Promise<Prediction<LabelOf<S>>[]> {
     this.live();
-    return this.accept(() => this.predictBatchAccepted(inputs, opts));
+    return this.accept(() => this.predictBatchAccepted(inputs, opts)) as Promise<Prediction<LabelOf<S>>[]>;
   }
 
   private async predictBatchAccepted(

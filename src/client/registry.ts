@@ -7,7 +7,7 @@
 import { InpageError } from '../errors.js';
 import type { Backend, ModelStats, Prediction, PredictBatchOptions, PredictOptions, RegistryEntry, RequestOptions, TensorData } from '../types.js';
 import type { ImageSource } from './inputs.js';
-import type { Model, ModelHandle, ModelSchema, RunInputs, RunOutputs } from './model.js';
+import type { LabelOf, Model, ModelHandle, ModelSchema, RunInputs, RunOutputs } from './model.js';
 
 interface Slot {
   id: string;
@@ -161,14 +161,14 @@ export class NamedModel<S extends ModelSchema = ModelSchema> implements Model<S>
     return this.call((m) => m.run(inputs, opts));
   }
 
-  predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
+  predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction<LabelOf<S>>> {
     return this.call((m) => m.predict(input, opts));
   }
 
   predictBatch(
     inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
     opts?: PredictBatchOptions,
-  ): Promise<Prediction[]> {
+  ): Promise<Prediction<LabelOf<S>>[]> {
     return this.call((m) => m.predictBatch(inputs, opts));
   }
 

@@ -10,6 +10,7 @@ import type { Backend, HeadPrediction, ModelInfo, ModelStats, Prediction, Postpr
 import { checkInputs } from '../validate.js';
 import { Batcher, bucketFor, buckets, type Job } from './batcher.js';
 import { execute, type BuiltModel } from './loader.js';
+import { canBatch } from './model-json.js';
 import { decodeImage, toModelInput } from './preprocess.js';
 import { StatsWindow } from './stats.js';
 
@@ -66,9 +67,7 @@ export class ServedModel {
       bytes: built.weightBytes,
       fromCache,
     };
-    const batchable = req.batching !== false && !built.async &&
-      built.inputs.every((i) => i.shape !== null && i.shape.length > 0 && i.shape[0] === null) &&
-      built.outputs.every((o) => o.shape === null || (o.shape.length > 0 && o.shape[0] === null));
+    const batchable = req.batching !== false && canBatch(built.inputs, built.outputs, built.async);
     this.batching = batchable;
     const max = batchable && req.batching ? req.batching.maxBatchSize : 1;
     this.sizes = buckets(max);
