@@ -1,5 +1,4 @@
 import { defineConfig } from 'vitest/config';
-// @ts-expect-error: a plain .mjs script without types
 import { opTablePlugin } from './scripts/lib/op-table.mjs';
 
 // Unit tests of pure logic in node; browser tests live in test/browser (Playwright).

@@ -161,6 +161,22 @@ async function loadExecutors() {
   }
 }
 
+/** Graph ops whose executor case calls `cloneTensor`, read from the executors' source. */
+function cloningOps() {
+  const dir = join(CONVERTER, 'operations', 'executors');
+  const ops = new Set();
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('_executor.js'))) {
+    const src = stripComments(readFileSync(join(dir, f), 'utf8'));
+    // Each run of labels `case 'A': case 'B':` and its body, up to the next run.
+    const runs = [...src.matchAll(/(?:case\s+'[^']+':\s*)+/g)];
+    runs.forEach((run, i) => {
+      const body = src.slice((run.index ?? 0) + run[0].length, runs[i + 1]?.index ?? src.length);
+      if (body.includes('cloneTensor(')) for (const m of run[0].matchAll(/case\s+'([^']+)'/g)) ops.add(m[1]);
+    });
+  }
+  return ops;
+}
+
 /** Graph op -> tfjs op names, by running each executor on stand-ins. */
 async function graphOps(executors) {
   const list = [];
@@ -168,6 +184,7 @@ async function graphOps(executors) {
   for (const f of readdirSync(opListDir).filter((n) => n.endsWith('.js'))) list.push(...(await import(pathToFileURL(join(opListDir, f)).href)).json);
   const inJs = (file) => namedImports(stripComments(readFileSync(join(CONVERTER, 'executor', file), 'utf8')))
     .filter(([, , from]) => from.startsWith('@tensorflow/tfjs-core')).map(([local]) => local);
+  const clones = cloningOps();
   const tensorArray = inJs('tensor_array.js');
   const tensorList = inJs('tensor_list.js');
   const hashTable = inJs('hash_table.js');
@@ -176,7 +193,12 @@ async function graphOps(executors) {
   const { log, warn } = console;
   console.log = console.warn = () => {};
   try {
-    for (const op of list) out.set(op.tfOpName, await traceOp(op, executors, { tensorArray, tensorList, hashTable }));
+    for (const op of list) {
+      const traced = await traceOp(op, executors, { tensorArray, tensorList, hashTable });
+      // `cloneTensor` (Identity, Snapshot...) calls tfjs-core's clone directly, not through `ops`.
+      if (clones.has(op.tfOpName)) traced.calls.push('clone');
+      out.set(op.tfOpName, traced);
+    }
   } finally {
     Object.assign(console, { log, warn });
   }

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { fetchFile, parseModelJson, shardPaths, type ModelJson } from '../engine/fetch.js';
 import { ModelLoadError } from '../errors.js';
+import { checkShardSizes } from '../engine/files.js';
 
 /** A model.json and its shards' bytes, keyed by path relative to model.json. */
 export interface ModelSource {
@@ -41,5 +42,8 @@ export async function readModel(location: string): Promise<ModelSource> {
   const json = parseModelJson(jsonBytes.slice().buffer, modelFile);
   const shards: ModelSource['shards'] = [];
   for (const path of shardPaths(json)) shards.push({ path, bytes: await get(path, path) });
+  // Shards must hold what the manifest describes, as the runtime checks before building.
+  const buffer = (b: Uint8Array) => b.slice().buffer;
+  checkShardSizes({ modelFile, files: new Map([[modelFile, buffer(jsonBytes)], ...shards.map((s) => [s.path, buffer(s.bytes)] as [string, ArrayBuffer])]) });
   return { location, modelFile, json, jsonBytes, shards };
 }
