@@ -5,6 +5,7 @@
 import table from 'inpage:op-table';
 import { detectFormat, graphIO, needsAsync, canBatch, opCounts, signatureIO, ASYNC_OPS, freeDims } from '../engine/model-json.js';
 import type { Backend, TensorInfo } from '../types.js';
+import { BYTES } from '../engine/fetch.js';
 import type { ModelSource } from './source.js';
 
 /** The backends inspect reports on, in the runtime's default order. */
@@ -55,8 +56,6 @@ export interface InspectReport {
   /** tfjs version of the kernel registry checked against. */
   tfjs: string;
 }
-
-const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
 
 interface LayerConfig { class_name: string; name?: string; config: Record<string, unknown> & { name?: string; layers?: LayerConfig[] } }
 

@@ -7,13 +7,13 @@ import { InpageError } from '../errors.js';
 import { hashModel } from './hash.js';
 import { formatReport, inspectModel } from './inspect.js';
 import { readModel } from './source.js';
-import { parseLabels, schemaDeclaration } from './types.js';
+import { labelsWarning, metadataLabels, parseLabels, schemaDeclaration } from './types.js';
 
 interface Command {
   usage: string;
   /** Flags and whether each takes a value. */
   flags: Record<string, boolean>;
-  run(path: string, flags: Map<string, string | true>, out: (s: string) => void): Promise<void>;
+  run(path: string, flags: Map<string, string | true>, out: (s: string) => void, err: (s: string) => void): Promise<void>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -59,7 +59,7 @@ Options:
                      model.json's userDefinedMetadata.labels (or .classes), if any.
 `,
     flags: { name: true, labels: true },
-    async run(path, flags, out) {
+    async run(path, flags, out, err) {
       const src = await readModel(path);
       const labelsFile = flags.get('labels');
       let labels: string[] | undefined;
@@ -72,6 +72,9 @@ Options:
         }
         labels = parseLabels(text, labelsFile);
       }
+      const named = labels ?? metadataLabels(src.json);
+      const warning = named && labelsWarning(src, named);
+      if (warning) err(`inpage types: warning: ${warning}\n`);
       const name = flags.get('name');
       out(schemaDeclaration(src, { ...(typeof name === 'string' ? { name } : {}), ...(labels ? { labels } : {}) }));
     },
@@ -140,7 +143,7 @@ export async function main(args: string[], out: (s: string) => void, err: (s: st
     return 1;
   }
   try {
-    await cmd.run(parsed.path, parsed.flags, out);
+    await cmd.run(parsed.path, parsed.flags, out, err);
     return 0;
   } catch (e) {
     // Coded errors read as the runtime reports them: `MODEL_LOAD_FAILED: model.json is not JSON: ...`.

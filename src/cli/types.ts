@@ -64,6 +64,18 @@ export function parseLabels(text: string, file: string): string[] {
   return trimmed.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 }
 
+/**
+ * A warning when the class names cannot match the model: one output whose last dimension
+ * is known and differs from their count (`undefined` when they fit or it cannot tell).
+ */
+export function labelsWarning(src: ModelSource, labels: string[]): string | undefined {
+  const { outputs } = inspectModel(src);
+  const last = outputs.length === 1 ? outputs[0]?.shape?.at(-1) : undefined;
+  return typeof last === 'number' && last !== labels.length
+    ? `${labels.length} class names, but ${outputs[0]?.name} has ${last} values per example`
+    : undefined;
+}
+
 const literal = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const union = (names: string[]): string => (names.length ? [...new Set(names)].map(literal).join(' | ') : 'never');
 

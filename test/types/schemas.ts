@@ -26,7 +26,8 @@ export async function schemas(): Promise<void> {
   // @ts-expect-error: not an output of emotion
   void e.logits;
   // No labels in the schema: labels are any string.
-  assertType<Equal<(await emotion.predict(x)).label, string | null>>(true);
+  const ep = await emotion.predict(x);
+  assertType<Equal<typeof ep.label, string | null>>(true);
 
   const faces = await rt.load<FaceboxesSchema>({ url: '/models/faceboxes.json' });
   const f = await faces.run({ image_tensor: x });

@@ -338,6 +338,10 @@ describe('inpage types', () => {
       writeFileSync(join(dir, 'labels.txt'), 'up\ndown\n');
       const l = await cli('types', join(dir, 'model.json'), '--name', 'Compass', `--labels=${join(dir, 'labels.txt')}`);
       expect(l.out).toContain("  labels: 'up' | 'down';");
+      // graph-mlp has 4 outputs per example: 2 names cannot be right.
+      expect(l.code).toBe(0);
+      expect(l.err).toBe('inpage types: warning: 2 class names, but probs has 4 values per example\n');
+      expect(m.err).toBe('');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
