@@ -8,6 +8,7 @@ import resolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
 import dts from 'rollup-plugin-dts';
+import { opTablePlugin } from './scripts/lib/op-table.mjs';
 
 const ts = () => typescript({ tsconfig: './tsconfig.json', declaration: false, declarationMap: false, outDir: 'dist', rootDir: 'src' });
 
@@ -73,10 +74,11 @@ export default [
     plugins: [engineLink, dts()],
   },
   {
-    // The command line for node (`npx inpage hash path/to/model.json`); no tfjs in it.
+    // The command line for node (`npx inpage inspect path/to/model.json`); no tfjs in it,
+    // only the op table read from tfjs at build time (`inpage:op-table`).
     input: 'src/cli/index.ts',
     output: { file: 'dist/cli.mjs', format: 'es', sourcemap: true, banner: '#!/usr/bin/env node' },
     external: (id) => id.startsWith('node:') || builtinModules.includes(id),
-    plugins: [resolve({ preferBuiltins: true }), ts(), { name: 'inpage-cli-executable', writeBundle: () => chmodSync('dist/cli.mjs', 0o755) }],
+    plugins: [opTablePlugin(), resolve({ preferBuiltins: true }), ts(), { name: 'inpage-cli-executable', writeBundle: () => chmodSync('dist/cli.mjs', 0o755) }],
   },
 ];

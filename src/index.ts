@@ -6,7 +6,7 @@
 export { createRuntime } from './client/runtime.js';
 export { DEFAULT_BACKENDS } from './defaults.js';
 export type { Runtime, RuntimeOptions, RuntimeStats } from './client/runtime.js';
-export type { Model, ModelSchema, RunInputs, RunOutputs } from './client/model.js';
+export type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs } from './client/model.js';
 export type { ImageSource } from './client/inputs.js';
 export { cache } from './cache/api.js';
 export type { ModelCache } from './cache/api.js';

@@ -218,15 +218,15 @@ export interface PredictBatchOptions extends PredictOptions {
 }
 
 /** One class in a prediction. */
-export interface ClassScore {
-  label: string | null;
+export interface ClassScore<L extends string = string> {
+  label: L | null;
   index: number;
   confidence: number;
 }
 
 /** The result of a classification head. `index: -1, label: null` means the model abstained. */
-export interface HeadPrediction extends ClassScore {
-  topK: ClassScore[];
+export interface HeadPrediction<L extends string = string> extends ClassScore<L> {
+  topK: ClassScore<L>[];
 }
 
 /** Timing of one request, in ms. */
@@ -240,7 +240,7 @@ export interface Timing {
 }
 
 /** The answer of `predict`. */
-export interface Prediction extends HeadPrediction {
+export interface Prediction<L extends string = string> extends HeadPrediction<L> {
   /** Per-output results when `postprocess.heads` is set. */
   heads?: Record<string, HeadPrediction>;
   /** Raw outputs when `postprocess.includeOutputs` is set. */

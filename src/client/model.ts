@@ -19,7 +19,12 @@ import type { Supervisor } from './supervisor.js';
 export interface ModelSchema {
   inputs: string;
   outputs: string;
+  /** Class names (`'cat' | 'dog'`): the type of `prediction.label`. Optional; `inpage types --labels` writes it. */
+  labels?: string;
 }
+
+/** The label type of a schema's predictions: its `labels` union, else `string`. */
+export type LabelOf<S extends ModelSchema> = S extends { labels: infer L extends string } ? L : string;
 
 type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
 
@@ -46,7 +51,7 @@ export interface Model<S extends ModelSchema = ModelSchema> {
    */
   run(inputs: RunInputs<S>, opts?: RequestOptions): Promise<RunOutputs<S>>;
   /** Classifies one image (any page image source, a Blob, or a TensorData ready for the model). */
-  predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction>;
+  predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction<LabelOf<S>>>;
   /**
    * Classifies many inputs in chunks, holding only a few chunks at a time, letting
    * online requests through between chunks. Answers come in input order.
@@ -54,7 +59,7 @@ export interface Model<S extends ModelSchema = ModelSchema> {
   predictBatch(
     inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
     opts?: PredictBatchOptions,
-  ): Promise<Prediction[]>;
+  ): Promise<Prediction<LabelOf<S>>[]>;
   /** Latency percentiles, batch sizes and throughput over recent requests. */
   stats(): Promise<ModelStats>;
   /** Frees every tensor of the model once the requests it accepted are answered. Later calls reject with DISPOSED. */
@@ -106,7 +111,7 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     return out as RunOutputs<S>;
   }
 
-  async predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
+  async predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction<LabelOf<S>>> {
     this.live();
     const start = now();
     const transfer = this.host.transferInputs;
@@ -121,13 +126,13 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
       release: (wired) => closeWired([wired]),
     });
     p.timing.totalMs = now() - start;
-    return p;
+    return p as Prediction<LabelOf<S>>;
   }
 
   async predictBatch(
     inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
     opts: PredictBatchOptions = {},
-  ): Promise<Prediction[]> {
+  ): Promise<Prediction<LabelOf<S>>[]> {
     this.live();
     const size = opts.batchSize ?? PREDICT_BATCH_SIZE;
     if (!Number.isInteger(size) || size < 1) throw new InputError(`batchSize must be a whole number >= 1, got ${opts.batchSize}`);
@@ -177,7 +182,7 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     if (chunk.length && !opts.signal?.aborted) push(send(chunk, k++));
     await Promise.all(pending);
     if (opts.signal?.aborted) throw aborted();
-    return chunks.flat();
+    return chunks.flat() as Prediction<LabelOf<S>>[];
   }
 
   stats(): Promise<ModelStats> {

@@ -8,7 +8,7 @@
 import { InpageError } from '../errors.js';
 import type { Backend, ModelInfo, ModelStats, Prediction, PredictBatchOptions, PredictOptions, RegistryEntry, RequestOptions, TensorData } from '../types.js';
 import type { ImageSource } from './inputs.js';
-import type { Model, ModelSchema, RunInputs, RunOutputs } from './model.js';
+import type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs } from './model.js';
 
 /** What the registry holds of a model: a handle with its id. */
 export interface Registered extends Model {
@@ -152,15 +152,15 @@ export class NamedModel<S extends ModelSchema = ModelSchema> implements Model<S>
     return (await this.target().run(inputs, opts)) as RunOutputs<S>;
   }
 
-  async predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction> {
-    return this.target().predict(input, opts);
+  async predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction<LabelOf<S>>> {
+    return (await this.target().predict(input, opts)) as Prediction<LabelOf<S>>;
   }
 
   async predictBatch(
     inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
     opts?: PredictBatchOptions,
-  ): Promise<Prediction[]> {
-    return this.target().predictBatch(inputs, opts);
+  ): Promise<Prediction<LabelOf<S>>[]> {
+    return (await this.target().predictBatch(inputs, opts)) as Prediction<LabelOf<S>>[];
   }
 
   async stats(): Promise<ModelStats> {

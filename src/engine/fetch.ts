@@ -50,9 +50,8 @@ export interface FetchOptions {
   weightsUrl?: string | undefined;
 }
 
-
-
-const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, string: 0, complex64: 8 };
+/** Bytes per element of each dtype as stored. */
+export const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, string: 0, complex64: 8 };
 
 /** Parses and checks a model.json; `file` names it in errors. */
 export function parseModelJson(bytes: ArrayBuffer, file: string): ModelJson {

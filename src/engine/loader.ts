@@ -7,13 +7,7 @@ import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { ModelLoadError, toInpageError } from '../errors.js';
 import type { TensorInfo } from '../types.js';
 import { parseModelJson, shardPaths, type ModelFiles, type ModelJson } from './fetch.js';
-
-/** Ops that `execute()` refuses: control flow and ops whose output shape depends on data. */
-const ASYNC_OPS = new Set([
-  'Switch', 'Merge', 'Enter', 'Exit', 'NextIteration', 'LoopCond', 'If', 'StatelessIf', 'While', 'StatelessWhile',
-  'NonMaxSuppressionV2', 'NonMaxSuppressionV3', 'NonMaxSuppressionV4', 'NonMaxSuppressionV5', 'Where',
-  'TensorArrayV3', 'TensorListReserve', 'HashTable', 'HashTableV2', 'LookupTableFind', 'LookupTableFindV2',
-]);
+import { detectFormat, freeDims, needsAsync, opCounts, signatureIO } from './model-json.js';
 
 export interface BuiltModel {
   format: 'graph' | 'layers';
@@ -23,55 +17,6 @@ export interface BuiltModel {
   /** Node names for graph models, layer names for layers models, parallel to `inputs`/`outputs`. */
   async: boolean;
   weightBytes: number;
-}
-
-interface SignatureEntry { name?: string; dtype?: string; tensorShape?: { dim?: { size?: string | number }[]; unknownRank?: boolean } }
-interface Signature { inputs?: Record<string, SignatureEntry>; outputs?: Record<string, SignatureEntry> }
-
-/** `DT_FLOAT` and friends as tfjs dtypes. */
-function dtypeOf(dt: string | undefined): string {
-  switch (dt) {
-    case 'DT_FLOAT': case 'DT_HALF': case 'DT_DOUBLE': case 'DT_BFLOAT16': return 'float32';
-    case 'DT_INT32': case 'DT_INT64': case 'DT_INT16': case 'DT_INT8': case 'DT_UINT8': case 'DT_UINT16': return 'int32';
-    case 'DT_BOOL': return 'bool';
-    case 'DT_STRING': return 'string';
-    case 'DT_COMPLEX64': return 'complex64';
-    default: return dt ?? 'float32';
-  }
-}
-
-function shapeOf(s: SignatureEntry['tensorShape']): (number | null)[] | null {
-  if (!s || s.unknownRank) return null;
-  return (s.dim ?? []).map((d) => {
-    const n = Number(d.size ?? -1);
-    return n < 0 ? null : n;
-  });
-}
-
-function freeDims(shape: number[] | undefined | null): (number | null)[] | null {
-  if (!shape) return null;
-  return shape.map((d) => (d == null || d < 0 ? null : d));
-}
-
-export function detectFormat(json: ModelJson): 'graph' | 'layers' {
-  if (json.format === 'layers-model') return 'layers';
-  if (json.format === 'graph-model') return 'graph';
-  const topo = json.modelTopology as Record<string, unknown>;
-  return topo && ('node' in topo || 'library' in topo) ? 'graph' : 'layers';
-}
-
-function collectOps(json: ModelJson): Set<string> {
-  const ops = new Set<string>();
-  const topo = json.modelTopology as { node?: { op: string }[]; library?: { function?: { nodeDef?: { op: string }[] }[] } };
-  for (const n of topo.node ?? []) ops.add(n.op);
-  for (const f of topo.library?.function ?? []) for (const n of f.nodeDef ?? []) ops.add(n.op);
-  return ops;
-}
-
-/** The signature tfjs would use: top-level, or from userDefinedMetadata. */
-function signatureOf(json: ModelJson): Signature | undefined {
-  const udm = json.userDefinedMetadata as { signature?: Signature } | undefined;
-  return (udm?.signature ?? json.signature) as Signature | undefined;
 }
 
 /** Weight bytes concatenated in manifest order, as tfjs expects them. */
@@ -121,22 +66,17 @@ export async function buildModel(files: ModelFiles, format?: 'graph' | 'layers')
       };
     }
     const model = await loadGraphModel(handler);
-    const sig = signatureOf(json);
-    const sigIn = Object.entries(sig?.inputs ?? {});
-    const sigOut = Object.entries(sig?.outputs ?? {});
-    const inputs: TensorInfo[] = sigIn.length
-      ? sigIn.map(([key, e]) => ({ name: key, dtype: dtypeOf(e.dtype), shape: shapeOf(e.tensorShape) }))
-      : model.inputs.map((t) => ({ name: t.name, dtype: t.dtype ?? 'float32', shape: freeDims(t.shape) }));
-    const outputs: TensorInfo[] = sigOut.length
-      ? sigOut.map(([key, e]) => ({ name: key, dtype: dtypeOf(e.dtype), shape: shapeOf(e.tensorShape) }))
-      : model.outputNodes.map((name, i) => ({ name, dtype: model.outputs[i]?.dtype ?? 'float32', shape: freeDims(model.outputs[i]?.shape) }));
-    const ops = collectOps(json);
+    const sig = signatureIO(json);
+    const inputs: TensorInfo[] = sig.inputs
+      ?? model.inputs.map((t) => ({ name: t.name, dtype: t.dtype ?? 'float32', shape: freeDims(t.shape) }));
+    const outputs: TensorInfo[] = sig.outputs
+      ?? model.outputNodes.map((name, i) => ({ name, dtype: model.outputs[i]?.dtype ?? 'float32', shape: freeDims(model.outputs[i]?.shape) }));
     return {
       format: 'graph',
       model,
       inputs,
       outputs,
-      async: [...ops].some((op) => ASYNC_OPS.has(op)),
+      async: needsAsync(opCounts(json).keys()),
       weightBytes: data.byteLength,
     };
   } catch (e) {

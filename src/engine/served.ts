@@ -11,6 +11,7 @@ import { checkInputs } from '../validate.js';
 import { Batcher, bucketFor, buckets, type Job } from './batcher.js';
 import type { GpuWatch } from './gpu-watch.js';
 import { execute, type BuiltModel } from './loader.js';
+import { canBatch } from './model-json.js';
 import { decodeImage, toModelInput } from './preprocess.js';
 import { StatsWindow } from './stats.js';
 
@@ -75,9 +76,7 @@ export class ServedModel {
       bytes: built.weightBytes,
       fromCache,
     };
-    const batchable = req.batching !== false && !built.async &&
-      built.inputs.every((i) => i.shape !== null && i.shape.length > 0 && i.shape[0] === null) &&
-      built.outputs.every((o) => o.shape === null || (o.shape.length > 0 && o.shape[0] === null));
+    const batchable = req.batching !== false && canBatch(built.inputs, built.outputs, built.async);
     this.batching = batchable;
     const max = batchable && req.batching ? req.batching.maxBatchSize : 1;
     this.sizes = buckets(max);

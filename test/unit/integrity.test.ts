@@ -124,7 +124,7 @@ describe('inpage hash', () => {
     const err: string[] = [];
     const code = await main(['hash', join(FIXTURES, 'no-such-model', 'model.json')], (s) => out.push(s), (s) => err.push(s));
     expect(code).toBe(1);
-    expect(err.join('')).toMatch(/inpage hash: Could not read model\.json/);
+    expect(err.join('')).toMatch(/inpage hash: MODEL_LOAD_FAILED: Could not read model\.json/);
     expect(await main(['hash'], () => undefined, (s) => err.push(s))).toBe(1);
     expect(await main(['nope'], () => undefined, (s) => err.push(s))).toBe(1);
     expect(await main(['--help'], (s) => out.push(s), () => undefined)).toBe(0);
