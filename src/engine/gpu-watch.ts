@@ -16,12 +16,39 @@ interface WebGPUish {
   device?: { lost?: Promise<{ reason?: string; message?: string }> };
 }
 
+const CANARY = [17, 99, 201, 255];
+
+function isWebGL2(gl: WebGLRenderingContext | WebGL2RenderingContext): gl is WebGL2RenderingContext {
+  return typeof WebGL2RenderingContext !== 'undefined' && gl instanceof WebGL2RenderingContext;
+}
+
+/** A 1x1 texture holding CANARY, behind its own framebuffer; tfjs's bindings are restored. */
+function makeCanary(gl: WebGLRenderingContext | WebGL2RenderingContext): WebGLFramebuffer | undefined {
+  const tex = gl.createTexture();
+  const fb = gl.createFramebuffer();
+  if (!tex || !fb) return undefined;
+  const prevTex = gl.getParameter(gl.TEXTURE_BINDING_2D) as WebGLTexture | null;
+  const prevFb = gl.getParameter(gl.FRAMEBUFFER_BINDING) as WebGLFramebuffer | null;
+  const unpack = isWebGL2(gl) ? (gl.getParameter(gl.PIXEL_UNPACK_BUFFER_BINDING) as WebGLBuffer | null) : null;
+  if (unpack && isWebGL2(gl)) gl.bindBuffer(gl.PIXEL_UNPACK_BUFFER, null);
+  gl.bindTexture(gl.TEXTURE_2D, tex);
+  gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, 1, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(CANARY));
+  gl.bindFramebuffer(gl.FRAMEBUFFER, fb);
+  gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0);
+  const complete = gl.checkFramebufferStatus(gl.FRAMEBUFFER) === gl.FRAMEBUFFER_COMPLETE;
+  gl.bindFramebuffer(gl.FRAMEBUFFER, prevFb);
+  gl.bindTexture(gl.TEXTURE_2D, prevTex);
+  if (unpack && isWebGL2(gl)) gl.bindBuffer(gl.PIXEL_UNPACK_BUFFER, unpack);
+  return complete ? fb : undefined;
+}
+
 export class GpuWatch {
   private loss: EngineLoss | undefined;
   private notify: ((loss: EngineLoss) => void) | undefined;
   private stopped = false;
   readonly lostPromise: Promise<EngineLoss>;
   private gl: WebGLRenderingContext | WebGL2RenderingContext | undefined;
+  private canary: WebGLFramebuffer | undefined;
 
   constructor(readonly backend: Backend) {
     this.lostPromise = new Promise((resolve) => (this.notify = resolve));
@@ -29,6 +56,7 @@ export class GpuWatch {
       const gl = (tf.backend() as unknown as WebGLish).gpgpu?.gl;
       if (!gl) return;
       this.gl = gl;
+      this.canary = makeCanary(gl);
       const canvas = gl.canvas as (HTMLCanvasElement | OffscreenCanvas) & EventTarget;
       canvas.addEventListener('webglcontextlost', () => this.lose('webgl-context-lost', 'The WebGL context was lost'));
     } else if (backend === 'webgpu') {
@@ -56,6 +84,30 @@ export class GpuWatch {
       if (this.gl.isContextLost()) this.lose('webgl-context-lost', 'The WebGL context was lost');
     }
     return this.loss !== undefined;
+  }
+
+  /**
+   * Whether numbers just read back from the GPU can be trusted. After a GPU process crash,
+   * WebGL readbacks answer zeros before the context knows it is lost; a one-pixel read of a
+   * texture with known bytes, made after the outputs were read, tells: if it comes back wrong,
+   * the GPU was gone by then, and so possibly during the read of the outputs.
+   */
+  readbackTrusted(): boolean {
+    if (this.lost()) return false;
+    const gl = this.gl;
+    if (!gl || !this.canary) return true;
+    const pack = isWebGL2(gl) ? (gl.getParameter(gl.PIXEL_PACK_BUFFER_BINDING) as WebGLBuffer | null) : null;
+    const fb = gl.getParameter(gl.FRAMEBUFFER_BINDING) as WebGLFramebuffer | null;
+    const px = new Uint8Array(4);
+    if (pack && isWebGL2(gl)) gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.canary);
+    gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, fb);
+    if (pack && isWebGL2(gl)) gl.bindBuffer(gl.PIXEL_PACK_BUFFER, pack);
+    if (!CANARY.every((b, i) => px[i] === b)) {
+      this.lose('webgl-context-lost', 'The GPU process was lost (a WebGL readback came back wrong)');
+    }
+    return !this.lost();
   }
 
   /**

@@ -268,7 +268,7 @@ export class ServedModel {
       const datas = await Promise.all(outs.map((o) => o.data()));
       // Numbers read across a GPU loss are garbage (often zeros): answer nothing, the page
       // runs these requests again on a fresh engine.
-      if (this.gpu?.lost()) return;
+      if (this.gpu && !this.gpu.readbackTrusted()) return;
       const inferenceMs = now() - start;
       this.stats.batch(rows);
       let from = 0;
