@@ -136,6 +136,20 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     this.live();
     const size = opts.batchSize ?? PREDICT_BATCH_SIZE;
     if (!Number.isInteger(size) || size < 1) throw new InputError(`batchSize must be a whole number >= 1, got ${opts.batchSize}`);
+    // Accepted now: a dispose() from here on waits for every chunk, even those not sent yet.
+    const release = this.host.supervisor.hold(this.id);
+    try {
+      return await this.batchChunks(inputs, opts, size);
+    } finally {
+      release();
+    }
+  }
+
+  private async batchChunks(
+    inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
+    opts: PredictBatchOptions,
+    size: number,
+  ): Promise<Prediction<LabelOf<S>>[]> {
     const total = Array.isArray(inputs) ? inputs.length : -1;
     const transfer = this.host.transferInputs;
     const chunks: Prediction[][] = [];

@@ -124,6 +124,8 @@ export class Supervisor {
   private readonly models = new Map<string, LoadRequest>();
   /** Model id -> resolvers waiting for its calls to settle. */
   private readonly idleWaiters = new Map<string, (() => void)[]>();
+  /** Model id -> calls accepted that send their requests later (predictBatch's chunks). */
+  private readonly holds = new Map<string, number>();
   private deaths: number[] = [];
   private lostError: WorkerLostError | undefined;
   private requestIds = 0;
@@ -266,16 +268,37 @@ export class Supervisor {
     c.done = true;
     this.calls.delete(c);
     if (c.release) void c.prepared.then(c.release, () => undefined);
-    if (c.modelId === undefined) return;
-    const waiters = this.idleWaiters.get(c.modelId);
-    if (!waiters || this.busy(c.modelId)) return;
-    this.idleWaiters.delete(c.modelId);
+    if (c.modelId !== undefined) this.wake(c.modelId);
+  }
+
+  private wake(modelId: string): void {
+    const waiters = this.idleWaiters.get(modelId);
+    if (!waiters || this.busy(modelId)) return;
+    this.idleWaiters.delete(modelId);
     for (const w of waiters) w();
   }
 
   private busy(modelId: string): boolean {
+    if (this.holds.has(modelId)) return true;
     for (const c of this.calls) if (c.modelId === modelId) return true;
     return false;
+  }
+
+  /**
+   * Counts a call accepted for `modelId` that sends its requests over time (predictBatch):
+   * `idle(modelId)` waits for the returned release too.
+   */
+  hold(modelId: string): () => void {
+    this.holds.set(modelId, (this.holds.get(modelId) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.holds.get(modelId) ?? 1) - 1;
+      if (n > 0) this.holds.set(modelId, n);
+      else this.holds.delete(modelId);
+      this.wake(modelId);
+    };
   }
 
   /** Resolves once no call for `modelId` is outstanding (the page-side half of draining a model). */
@@ -291,6 +314,34 @@ export class Supervisor {
   /** A model is loaded: after a loss it is loaded again, from the same request (cache, URL or the picked files). */
   loaded(req: LoadRequest): void {
     this.models.set(req.id, req);
+  }
+
+  /**
+   * Serves from now on through `conn`, an engine started on purpose (the backend chosen by
+   * measurement) with the models it needs already loaded; the engine in use is ended. Only
+   * while nothing is in flight: a call sent to the old engine would be lost with it.
+   */
+  adopt(conn: Connection, ladder: Backend[]): boolean {
+    if (this.state !== 'ready' || [...this.calls].some((c) => c.gen >= 0)) return false;
+    const old = this.conn;
+    this.conn = conn;
+    this.ladder = [conn.backend, ...ladder.filter((b) => b !== conn.backend)];
+    this.deaths = [];
+    this.gen++;
+    this.watch(conn);
+    old.end();
+    if (old.backend !== conn.backend) this.events.backendchange(old.backend, conn.backend);
+    return true;
+  }
+
+  /** The engine in use, for work that is not a request (timing it for a backend choice). */
+  get connection(): Connection {
+    return this.conn;
+  }
+
+  /** The request a loaded model was loaded with (what a recovery loads again). */
+  loadRequest(modelId: string): LoadRequest | undefined {
+    return this.models.get(modelId);
   }
 
   /** A model is disposed: it is not loaded again. */
