@@ -4,8 +4,8 @@
  */
 import type { Backend } from './types.js';
 
-/** Backend ladder of `createRuntime()`. */
-export const DEFAULT_BACKENDS: Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** `backends` of `createRuntime()`: chosen by timing the first model (see RuntimeOptions.backends). */
+export const DEFAULT_BACKENDS: Backend[] | 'auto' = 'auto';
 /** `spec.batching` where the model can batch. */
 export const DEFAULT_BATCHING = { maxBatchSize: 8, maxQueueDelayMs: 0 } as const;
 /** `spec.maxQueue`. */

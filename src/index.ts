@@ -5,6 +5,7 @@
  */
 export { createRuntime } from './client/runtime.js';
 export { DEFAULT_BACKENDS } from './defaults.js';
+export { clearBackendChoices } from './client/chooser.js';
 export type { Runtime, RuntimeOptions, RuntimeStats } from './client/runtime.js';
 export type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs } from './client/model.js';
 export type { ImageSource } from './client/inputs.js';

@@ -60,6 +60,33 @@ export interface ModelInfo {
    * `CACHE_FAILED` otherwise (IndexedDB unavailable, say).
    */
   cacheError?: { code: ErrorCode; message: string };
+  /** With `backends: 'auto'`: why the runtime serves on `backend` (the timings it measured, or a remembered choice). */
+  choice?: BackendChoice;
+}
+
+/** One backend as `backends: 'auto'` timed it: median of bounded runs after warm-up, or why it was left. */
+export interface BackendTiming {
+  backend: Backend;
+  /** Start of its engine, download or cache read, build and warm-up (ms). */
+  loadMs?: number;
+  /** Median time of one run of the model at batch 1, as a request sees it (ms). */
+  medianMs?: number;
+  runs?: number;
+  /** Why it was not timed: over the budget, failed to start or to load. */
+  skipped?: string;
+}
+
+/** How `backends: 'auto'` chose the backend a model serves on. */
+export interface BackendChoice {
+  backend: Backend;
+  /**
+   * `measured`: timed on each backend here, the fastest kept; `remembered`: measured on an
+   * earlier visit (same model, browser and GPU); `runtime`: the runtime had already chosen
+   * with its first model; `ladder`: not measured (`worker: false`), the first backend of the
+   * auto order that started.
+   */
+  reason: 'measured' | 'remembered' | 'runtime' | 'ladder';
+  timings: BackendTiming[];
 }
 
 /** Download progress of a model's files, in bytes. `total` is known once model.json is read. */

@@ -8,7 +8,9 @@ import { InpageError, InputError, ModelLoadError, disposedError, toInpageError }
 import type { EngineApi, LoadRequest, WireInput } from '../protocol.js';
 import { DEFAULT_BACKENDS, DEFAULT_BATCHING, DEFAULT_MAX_QUEUE, STALL_TIMEOUT_MS } from '../defaults.js';
 import { registerErrorHandler } from '../transfer.js';
-import type { Backend, MemoryInfo, ModelInfo, ModelSpec, RegistryEntry } from '../types.js';
+import type { Backend, BackendChoice, MemoryInfo, ModelInfo, ModelSpec, RegistryEntry } from '../types.js';
+import { autoLadder, describeAdapters, deviceKey, type Adapters } from './adapters.js';
+import { choiceKey, measure, rememberChoice, rememberedChoice } from './chooser.js';
 import { checkIntegrityMap } from '../integrity.js';
 import { BackendChangeEvent, RuntimeLostEvent, RuntimeRecoveredEvent, type RuntimeEventMap } from './events.js';
 import { ModelHandle, type Model, type ModelHost, type ModelSchema } from './model.js';
@@ -19,8 +21,17 @@ import {
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
-  /** Backends to try, in order; the first that starts is used. Default `['webgpu', 'webgl', 'wasm', 'cpu']`. */
-  backends?: Backend[];
+  /**
+   * `'auto'` (the default): the first model loaded is timed on each backend available here,
+   * each in an engine of its own, and the runtime serves on the fastest; the choice is
+   * remembered in IndexedDB per model, browser and GPU, so the next visit goes straight to it.
+   * Software GPUs (SwiftShader, llvmpipe, WARP) are tried last. `model.info.choice` tells the
+   * timings. With `worker: false` nothing is timed: the first backend of the auto order
+   * (hardware GPU, wasm, cpu, software GPU) that starts is used.
+   * Or a list: backends to try in order; the first that starts is used (no timing).
+   * Default `'auto'`.
+   */
+  backends?: Backend[] | 'auto';
   /** Run the engine in a Web Worker (default true) or on the page's thread (`false`). */
   worker?: boolean;
   /** Where the worker bundle is. Default: `inpage.worker.js` beside this module. */
@@ -292,8 +303,10 @@ async function pageSendable(input: WireInput): Promise<WireInput> {
  * const model = await runtime.load({ url: '/models/emotion/model.json' });
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const backends = options.backends ?? DEFAULT_BACKENDS;
-  if (!Array.isArray(backends)) throw new InputError('backends must be a list such as ["webgl", "wasm"]');
+  const asked = options.backends ?? DEFAULT_BACKENDS;
+  if (asked !== 'auto' && !Array.isArray(asked)) throw new InputError(`backends must be 'auto' or a list such as ["webgl", "wasm"]`);
+  const adapters: Adapters | undefined = asked === 'auto' ? await describeAdapters() : undefined;
+  const backends = adapters ? autoLadder(adapters) : (asked as Backend[]);
   const useWorker = options.worker ?? true;
   const init: Init = { ...(options.wasmPaths ? { wasmPaths: options.wasmPaths } : {}), ...(options.flags ? { flags: options.flags } : {}) };
   let start: Starter;
@@ -305,7 +318,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     start = pageStarter(init);
   }
   const first = await start([...backends]);
-  return new RuntimeImpl(first, [...backends], start, useWorker, options);
+  const auto = adapters ? { ladder: backends, device: deviceKey(adapters), start } : undefined;
+  return new RuntimeImpl(first, [...backends], start, useWorker, options, auto);
 }
 
 class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
@@ -316,8 +330,14 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
   private readonly handles = new Map<string, { info: ModelInfo }>();
   private modelIds = 0;
   private terminated = false;
+  /** `backends: 'auto'`: the choice made with the first model, and the load making it. */
+  private choice: BackendChoice | undefined;
+  private choosing: Promise<unknown> | undefined;
 
-  constructor(first: Connection, ladder: Backend[], start: Starter, readonly worker: boolean, options: RuntimeOptions) {
+  constructor(
+    first: Connection, ladder: Backend[], start: Starter, readonly worker: boolean, options: RuntimeOptions,
+    private readonly auto?: { ladder: Backend[]; device: string; start: Starter },
+  ) {
     super();
     this.transferInputs = options.transferInputs ?? false;
     this.supervisor = new Supervisor(first, ladder, start, {
@@ -359,6 +379,74 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
 
   async load<S extends ModelSchema = ModelSchema>(spec: ModelSpec): Promise<Model<S>> {
     this.assertLive();
+    if (!this.auto || this.choice) return this.loadOn<S>(spec);
+    // The first model chooses the backend; loads asked for meanwhile wait for its choice.
+    while (this.choosing) {
+      await this.choosing.catch(() => undefined);
+      this.assertLive();
+      if (this.choice) return this.loadOn<S>(spec);
+    }
+    const choosing = this.loadChoosing<S>(spec, this.auto);
+    this.choosing = choosing;
+    try {
+      return await choosing;
+    } finally {
+      if (this.choosing === choosing) this.choosing = undefined;
+    }
+  }
+
+  /** The first load with `backends: 'auto'`: a remembered choice, else timings on each backend. */
+  private async loadChoosing<S extends ModelSchema>(spec: ModelSpec, auto: { ladder: Backend[]; device: string; start: Starter }): Promise<ModelHandle<S>> {
+    const key = choiceKey(toLoadRequest(spec, '', 0), auto.device);
+    const remembered = await rememberedChoice(key);
+    if (remembered && auto.ladder.includes(remembered.backend)) {
+      if (remembered.backend !== this.backend) {
+        const conn = await auto.start([remembered.backend]).catch(() => undefined);
+        if (conn && !(!this.terminated && this.supervisor.adopt(conn, auto.ladder))) conn.end();
+      }
+      if (this.backend === remembered.backend) {
+        const model = await this.loadOn<S>(spec);
+        this.choice = { backend: remembered.backend, reason: 'remembered', timings: remembered.timings };
+        model.info.choice = this.choice;
+        return model;
+      }
+    }
+    const t0 = performance.now();
+    const model = await this.loadOn<S>(spec);
+    const loadMs = performance.now() - t0;
+    if (!this.worker) {
+      // One tfjs on the page: a second engine would switch the first one's backend.
+      this.choice = { backend: this.backend, reason: 'ladder', timings: [] };
+      model.info.choice = this.choice;
+      return model;
+    }
+    const req = this.supervisor.loadRequest(model.id);
+    if (!req) return model; // disposed meanwhile
+    const { choice, winner } = await measure({
+      current: this.supervisor.connection,
+      info: model.info,
+      req,
+      firstLoadMs: loadMs,
+      candidates: auto.ladder,
+      start: auto.start,
+      nextRequestId: () => this.supervisor.nextRequestId(),
+      ended: () => this.terminated,
+    });
+    this.assertLive();
+    if (winner) {
+      if (this.supervisor.adopt(winner.conn, auto.ladder)) Object.assign(model.info, winner.info);
+      else {
+        winner.conn.end();
+        choice.backend = this.backend;
+      }
+    }
+    this.choice = { ...choice, reason: choice.reason };
+    model.info.choice = choice;
+    void rememberChoice(key, choice.backend, choice.timings);
+    return model;
+  }
+
+  private async loadOn<S extends ModelSchema = ModelSchema>(spec: ModelSpec): Promise<ModelHandle<S>> {
     const id = `m${++this.modelIds}`;
     const req = toLoadRequest(spec, id, this.supervisor.nextRequestId());
     const progress = spec.onProgress;
@@ -376,6 +464,7 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
       this.registry.failed(id);
       throw e;
     }
+    if (this.choice && this.auto) info.choice = { backend: info.backend, reason: 'runtime', timings: this.choice.timings };
     const handle = new ModelHandle<S>(this, id, info);
     this.handles.set(id, handle);
     this.supervisor.loaded(req);
