@@ -15,6 +15,7 @@ export const GOALS = {
   coldSecondOverFirst: 0.5,
   entryGzipBytes: 15 * 1024,
   recoveryWorkerKillMs: 2000,
+  defaultRegret: 1.1,
 };
 
 const fmt = (v, d = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '–');
@@ -95,6 +96,12 @@ export function goals(data) {
       pass: r.faultToAnswerMs < GOALS.recoveryWorkerKillMs && r.errors === 0,
     });
   }
+  for (const r of data.regret ?? []) {
+    out.push({
+      item: '8. default regret', what: `${r.model}: latency of the default choice (${r.chosen}) / the fastest backend here (${r.fastest}), p50`,
+      goal: `≤ ${GOALS.defaultRegret}`, value: fmt(r.regret, 3), pass: r.regret <= GOALS.defaultRegret,
+    });
+  }
   return out;
 }
 
@@ -107,6 +114,10 @@ export function renderReport(data) {
     `${m.browser}; node ${m.machine.node}; inpage at ${m.commit}. Load average (1/5/15 min) ${m.loadAverageStart.join(' / ')} at the start, ` +
     `${m.loadAverageEnd.join(' / ')} at the end: other jobs shared the machine, so absolute times are noisy; the ratios come from rounds alternated within one run.`);
 
+  if (m.mergedFrom) {
+    parts.push(`Sections kept from earlier runs (a partial rerun with \`--merge\`): ${Object.entries(m.mergedFrom).map(([k, v]) => `${k} (${v})`).join(', ')}; ` +
+      `the machine and load average above are this run's.`);
+  }
   const g = goals(data);
   parts.push('### Goals\n\n' + table(['item', 'what', 'goal', 'measured', 'pass/fail'], g.map((x) => [x.item, x.what, x.goal, x.value, pf(x.pass)])));
 
@@ -119,6 +130,16 @@ export function renderReport(data) {
       '(the loss seen, a new worker started, the model loaded again, from inpage\'s IndexedDB cache when cached); "replayed": requests sent again; ' +
       '"failed": requests that rejected (the goal is none).\n\n' +
       table(['fault', 'backend', 'model', 'rep', 'fault → answer ms', 'recovered ms', 'serving on', 'replayed', 'failed'], rows));
+  }
+
+  if (data.regret?.length) {
+    const rows = data.regret.map((r) => [r.model, `${r.chosen} (${r.reason})`, ms(r.chooseMs),
+      (r.timings ?? []).map((t) => `${t.backend}: ${t.medianMs !== undefined ? `${ms(t.medianMs)} ms` : `left (${t.skipped})`}`).join('; '),
+      Object.entries(r.medians).map(([k, v]) => `${k} ${ms(v)}`).join(', '), r.fastest, fmt(r.regret, 3)]);
+    parts.push('### 8. Default backend choice (`createRuntime()`, first visit)\n\n' +
+      '"first load": `load()` with the choice measured (each backend in its own engine, max(2 s, load time) each); "timings": what the choice saw; ' +
+      '"p50": ms per request, rounds alternated, per side; "regret": default / fastest, median over rounds.\n\n' +
+      table(['model', 'chosen', 'first load ms', 'timings', 'p50 ms', 'fastest', 'regret'], rows));
   }
 
   if (data.overhead?.length) {

@@ -4,7 +4,8 @@
 //   node bench/run.mjs            full run (~15 min on 2 cores): bench/results/latest.json + BENCHMARKS.md
 //   node bench/run.mjs --smoke    tiny counts, wasm only, < 60 s: bench/results/smoke.json; exits 1 on any error
 //   node bench/run.mjs --report   re-renders BENCHMARKS.md from bench/results/latest.json
-//   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold,recovery  --backends=wasm,cpu,webgl,webgpu  --out=FILE
+//   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold,recovery,regret  --backends=wasm,cpu,webgl,webgpu  --out=FILE
+//            --merge: keep the other sections of bench/results/latest.json (a partial rerun)
 //
 // Needs a built dist/ (npm run build). The run copies dist/ aside first, so a rebuild
 // during the run does not change what is measured.
@@ -62,6 +63,11 @@ const FULL = {
     { fault: 'worker-kill', backend: 'wasm', model: 'mobilefacenet', cache: true, reps: 5 },
     { fault: 'gpu-crash', backend: 'webgl', model: 'emotion', cache: true, reps: 3 },
   ],
+  // Requests per round by side: the software GPUs here take 50-300x longer per request.
+  regret: [
+    { model: 'emotion', rounds: 5, n: { default: 10, wasm: 10, cpu: 4, webgl: 3, webgpu: 2 } },
+    { model: 'mobilefacenet', rounds: 3, n: { default: 5, wasm: 5, cpu: 1, webgl: 1, webgpu: 1 } },
+  ],
 };
 
 /** The smoke run: every section once with tiny counts, on wasm. */
@@ -76,9 +82,10 @@ const SMOKE = {
   memory: { backend: 'wasm', model: 'emotion', n: 200, concurrency: 8 },
   peer: [{ backend: 'wasm', n: 2, rounds: 1 }],
   recovery: [{ fault: 'worker-kill', backend: 'wasm', model: 'emotion', cache: true, reps: 1 }],
+  regret: [{ model: 'emotion', rounds: 1, n: { default: 2, wasm: 2 }, backends: ['wasm'] }],
 };
 
-const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold', 'recovery'];
+const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold', 'recovery', 'regret'];
 
 function log(...a) {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -226,6 +233,53 @@ async function sectionOverhead(ctx, plan) {
         log(`  p50 raw ${round(summary.raw.p50)} ms, worker ${round(summary.worker.p50)} ms (x${round(summary.worker.ratioP50, 3)})` +
           (summary.page ? `, page ${round(summary.page.p50)} ms (x${round(summary.page.ratioP50, 3)})` : ''));
       }
+    } finally {
+      await context.close();
+    }
+  }
+  return results;
+}
+
+/**
+ * 8. Default regret: latency of what `createRuntime()` chooses by default (first visit: the
+ * choice is measured) over the latency of the fastest backend here, rounds alternated.
+ */
+async function sectionRegret(ctx, plan) {
+  const results = [];
+  for (const p of plan.regret) {
+    const m = MODELS[p.model];
+    const context = await ctx.browser.newContext();
+    try {
+      const url = `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`;
+      const sides = { default: await openPage(context, url, ctx.errors) };
+      await call(sides.default, 'init', {});
+      const t0 = Date.now();
+      const first = await call(sides.default, 'load', p.model, { url: m.url });
+      const chooseMs = Date.now() - t0;
+      log(`regret: ${p.model}: the default chose ${first.info.choice?.backend} (${first.info.choice?.reason}) in ${chooseMs} ms: ` +
+        (first.info.choice?.timings ?? []).map((t) => `${t.backend} ${t.medianMs !== undefined ? `${round(t.medianMs)} ms` : t.skipped}`).join(', '));
+      const loadMs = { default: chooseMs };
+      for (const b of p.backends ?? ctx.backends) {
+        if (!ctx.backends.includes(b) || !p.n[b]) continue;
+        const page = await openPage(context, url, ctx.errors);
+        await call(page, 'init', { backend: b });
+        const t1 = Date.now();
+        await call(page, 'load', p.model, { url: m.url });
+        loadMs[b] = Date.now() - t1;
+        sides[b] = page;
+      }
+      for (const page of Object.values(sides)) await call(page, 'seq', p.model, { n: 2, shape: m.shape });
+      const p50 = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
+      for (let r = 0; r < p.rounds; r++) {
+        for (const [name, page] of Object.entries(sides)) {
+          p50[name].push(quantile(await call(page, 'seq', p.model, { n: p.n[name], shape: m.shape }), 0.5));
+        }
+      }
+      const medians = Object.fromEntries(Object.entries(p50).map(([k, v]) => [k, median(v)]));
+      const fastest = Object.keys(sides).filter((k) => k !== 'default').reduce((a, b) => (medians[b] < medians[a] ? b : a));
+      const regret = median(p50.default.map((d, i) => d / p50[fastest][i]));
+      results.push({ model: p.model, chosen: first.info.choice?.backend, reason: first.info.choice?.reason, timings: first.info.choice?.timings, chooseMs, loadMs, medians, fastest, regret, rounds: p.rounds, perRound: p50 });
+      log(`  default ${round(medians.default)} ms on ${first.info.choice?.backend}; fastest ${fastest} ${round(medians[fastest])} ms; regret x${round(regret, 3)}`);
     } finally {
       await context.close();
     }
@@ -618,7 +672,10 @@ async function main() {
     },
   };
   log(`${smoke ? 'smoke run' : 'full run'} on ${data.meta.machine.cores} cores (${data.meta.machine.cpuModel}), ${data.meta.browser}; load average ${data.meta.loadAverageStart.join(' ')}`);
-  const runners = { size: sectionSize, overhead: sectionOverhead, main: sectionMain, batchCost: sectionBatchCost, batching: sectionBatching, memory: sectionMemory, peer: sectionPeer, cold: sectionCold, recovery: sectionRecovery };
+  const runners = {
+    size: sectionSize, overhead: sectionOverhead, main: sectionMain, batchCost: sectionBatchCost, batching: sectionBatching,
+    memory: sectionMemory, peer: sectionPeer, cold: sectionCold, recovery: sectionRecovery, regret: sectionRegret,
+  };
   try {
     for (const name of SECTIONS) {
       if (!only.includes(name)) continue;
@@ -637,6 +694,15 @@ async function main() {
     rmSync(dist.dir, { recursive: true, force: true });
   }
   data.meta.loadAverageEnd = os.loadavg().map((v) => round(v, 2));
+  if (flag('merge') && !smoke && existsSync(join(resultsDir, 'latest.json'))) {
+    // A partial rerun: the sections not run keep their earlier results (their run is named).
+    const earlier = JSON.parse(readFileSync(join(resultsDir, 'latest.json'), 'utf8'));
+    for (const name of SECTIONS) {
+      if (only.includes(name) || earlier[name] === undefined) continue;
+      data[name] = earlier[name];
+      (data.meta.mergedFrom ??= {})[name] = `${earlier.meta.date.slice(0, 16).replace('T', ' ')} UTC at ${earlier.meta.commit}`;
+    }
+  }
   data.meta.durationSeconds = round((Date.now() - started) / 1000, 1);
   data.errors = ctx.errors;
   mkdirSync(dirname(out), { recursive: true });

@@ -11,7 +11,8 @@ const adapter = {
   kind: 'inpage',
   async init({ backend, worker = true }) {
     const { createRuntime } = await import(`${dist}inpage.mjs`);
-    runtime = await createRuntime({ backends: [backend], worker });
+    // No backend: the default (backends: 'auto').
+    runtime = await createRuntime(backend ? { backends: [backend], worker } : { worker });
     window.runtime = runtime;
     return runtime.backend;
   },
