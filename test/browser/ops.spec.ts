@@ -202,18 +202,29 @@ for (const backend of ['wasm', 'webgl'] as const) {
         rt.alias('emo', 'champion', '1');
         rt.alias('emo', 'challenger', '2');
         rt.shadow('emo', 'challenger', { fraction: 1 });
+        // Each shadow request waits for the engine to be quiet: let it run before the next call.
         const on = [];
-        for (let i = 0; i < 8; i++) on.push(plain(await named.predict(w.item(batch, i))));
-        await settle();
+        for (let i = 0; i < 8; i++) {
+          on.push(plain(await named.predict(w.item(batch, i))));
+          await settle();
+        }
         const report = rt.shadowReport('emo');
         const listed = rt.models();
         const metrics = await rt.metrics();
         // A shadow that fails on every request (another model, another input shape).
         rt.shadow('emo', '3', { fraction: 1 });
         const failing = [];
-        for (let i = 0; i < 8; i++) failing.push(plain(await named.predict(w.item(batch, i))));
-        await settle();
+        for (let i = 0; i < 8; i++) {
+          failing.push(plain(await named.predict(w.item(batch, i))));
+          await settle();
+        }
         const failReport = rt.shadowReport('emo');
+        // Back to back: shadow requests wait for a quiet engine, at most maxInFlight of them; the rest are skipped.
+        rt.shadow('emo', '2', { maxInFlight: 2 });
+        const busy = [];
+        for (let i = 0; i < 8; i++) busy.push(plain(await named.predict(w.item(batch, i))));
+        await settle();
+        const busyReport = rt.shadowReport('emo');
         rt.shadow('emo', null);
         // Canary: half of the calls, every second one, to the challenger.
         rt.promote('emo', 'challenger', { fraction: 0.5 });
@@ -228,7 +239,7 @@ for (const backend of ['wasm', 'webgl'] as const) {
         const badFraction = await w.catchError(async () => rt.promote('emo', '1', { fraction: 2 }));
         const mem1 = (await rt.memory()).numTensors;
         await rt.terminate();
-        return { off, on, report, listed, metrics, failing, failReport, canary, statsVersion, full, pinned, missing, badFraction, mem0, mem1 };
+        return { off, on, report, listed, metrics, failing, failReport, busy, busyReport, canary, statsVersion, full, pinned, missing, badFraction, mem0, mem1 };
       }, { backend, url: EMOTION, mlp: MLP, inDist: IN_DIST });
 
       console.log(`${backend}: shadow agreement ${r.report.agreement}, mean |dconf| ${r.report.meanAbsConfidenceDiff.toFixed(3)}, latency ms active ${r.report.latencyMs.active.mean.toFixed(1)} shadow ${r.report.latencyMs.shadow.mean.toFixed(1)}; failing shadow errors ${r.failReport.errors} skipped ${r.failReport.skipped}`);
@@ -250,9 +261,12 @@ for (const backend of ['wasm', 'webgl'] as const) {
         ['1', true, undefined, ['champion']], ['2', false, 1, ['challenger']], ['3', false, undefined, undefined],
       ]);
       expect(r.metrics).toContain('inpage_shadow_agreement{model="emo",active="emo@1",shadow="emo@2"} 1\n');
-      expect(r.failReport.errors + r.failReport.skipped).toBe(8);
-      expect(r.failReport.errors).toBeGreaterThan(0);
-      expect(r.failReport.requests).toBe(0);
+      expect(r.failReport).toMatchObject({ errors: 8, skipped: 0, requests: 0 });
+      expect(r.busy).toEqual(r.off);
+      expect(r.busyReport.requests + r.busyReport.skipped).toBe(8);
+      expect(r.busyReport.requests).toBeGreaterThanOrEqual(1);
+      expect(r.busyReport.requests).toBeLessThanOrEqual(8);
+      expect(r.busyReport.agreement).toBe(1);
       expect(r.failReport.lastErrors[0].code).toBe('INPUT_INVALID');
       expect(r.canary).toEqual(['1', '2', '1', '2', '1', '2', '1', '2', '1', '2']);
       expect(r.statsVersion).toBe('1');
