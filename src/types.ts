@@ -364,9 +364,9 @@ export interface LabelledSample<I = unknown> {
 }
 
 /** Options of `evaluate`. */
-export interface EvaluateOptions<I = unknown> extends RequestOptions {
+export interface EvaluateOptions<S = LabelledSample> extends RequestOptions {
   /** Names the group a sample belongs to (undefined or null: none); each group gets its own report in `slices`. */
-  sliceBy?: (sample: LabelledSample<I>) => string | null | undefined;
+  sliceBy?: (sample: S) => string | null | undefined;
   /** Called after each chunk with samples done and the total (-1 for an async iterable). */
   onProgress?: (done: number, total: number) => void;
   /** Bins of the reliability diagram and ECE. Default 10. */

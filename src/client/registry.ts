@@ -12,7 +12,7 @@ import type {
   ThresholdChoice, ThresholdOptions,
 } from '../types.js';
 import type { ImageSource } from './inputs.js';
-import type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs, SampleSource } from './model.js';
+import type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs, Sample, SampleSource } from './model.js';
 import { Shadow, checkFraction, due, type EngineQuiet } from './shadow.js';
 
 /** What the registry holds of a model: a handle with its id. */
@@ -295,17 +295,17 @@ export class NamedModel<S extends ModelSchema = ModelSchema> implements Model<S>
   }
 
   /** Evaluates the active version. */
-  evaluate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts?: EvaluateOptions<I>): Promise<EvaluationReport> {
+  evaluate<T extends Sample>(samples: SampleSource<T>, opts?: EvaluateOptions<T>): Promise<EvaluationReport> {
     return this.target().evaluate(samples, opts);
   }
 
   /** Calibrates the active version. */
-  calibrate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts?: CalibrateOptions): Promise<CalibrationResult> {
+  calibrate(samples: SampleSource<Sample>, opts?: CalibrateOptions): Promise<CalibrationResult> {
     return this.target().calibrate(samples, opts);
   }
 
   /** Chooses the active version's threshold. */
-  chooseThreshold<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts: ThresholdOptions): Promise<ThresholdChoice & { head: string; applied: boolean }> {
+  chooseThreshold(samples: SampleSource<Sample>, opts: ThresholdOptions): Promise<ThresholdChoice & { head: string; applied: boolean }> {
     return this.target().chooseThreshold(samples, opts);
   }
 
