@@ -43,11 +43,12 @@ async function refRows(page: Page, backend: 'wasm' | 'webgl', spec: SeededSpec):
 const close = (a: number, b: number, rel: number, what: string) =>
   expect(Math.abs(a - b), `${what}: ${a} vs ${b}`).toBeLessThanOrEqual(rel * Math.max(Math.abs(b), 1e-3));
 
-for (const backend of ['wasm', 'webgl'] as const) {
+// wasm in the worker and on the page (worker: false), webgl in the worker.
+for (const [backend, worker] of [['wasm', true], ['wasm', false], ['webgl', true]] as const) {
   // Output tolerance of the backend against raw tfjs; metrics built on them get a looser one.
   const tol = backend === 'wasm' ? 1e-3 : 1e-2;
 
-  test.describe(`ops ${backend}`, () => {
+  test.describe(`ops ${backend} ${worker ? 'worker' : 'page'}`, () => {
     test('evaluate, stats and drift, calibrate, chooseThreshold equal the metrics of raw tfjs outputs', async ({ page }) => {
       await open(page);
       const rows = await refRows(page, backend, IN_DIST);
@@ -58,9 +59,9 @@ for (const backend of ['wasm', 'webgl'] as const) {
       const labels = tops.map((t, i) => (i === 5 ? -1 : i % 3 === 2 ? (t + 1 + (i % 5)) % 7 : t));
       const given = labels.map((y, i) => (y < 0 ? null : i % 4 === 0 ? LABELS[y] : y));
 
-      const r = await page.evaluate(async ({ backend, url, labels, given, inDist, outDist, tops }) => {
+      const r = await page.evaluate(async ({ backend, worker, url, labels, given, inDist, outDist, tops }) => {
         const w = window as any;
-        const rt = await w.inpage.createRuntime({ backends: [backend] });
+        const rt = await w.inpage.createRuntime({ backends: [backend], worker });
         const m = await rt.load({ url, name: 'emo', postprocess: { activation: 'none', labels, threshold: 0.3 } });
         const mem0 = (await rt.memory()).numTensors;
         const batch = w.seeded(inDist);
@@ -89,9 +90,9 @@ for (const backend of ['wasm', 'webgl'] as const) {
         const mem1 = (await rt.memory()).numTensors;
         await rt.terminate();
         return { report, progress, afterEval, answers, inStats, oodStats, metrics, right, unchanged, fit, calibrated, byPrecision, byCoverage, withThreshold, bad, badThreshold, stillServes, mem0, mem1 };
-      }, { backend, url: EMOTION, labels: LABELS, given, inDist: IN_DIST, outDist: OUT_DIST, tops });
+      }, { backend, worker, url: EMOTION, labels: LABELS, given, inDist: IN_DIST, outDist: OUT_DIST, tops });
 
-      console.log(`${backend}: accuracy ${r.report.accuracy.toFixed(3)}, ECE ${r.report.ece.toFixed(3)}, T ${r.fit.temperature?.toFixed(3)} (NLL ${r.fit.before.nll.toFixed(3)} -> ${r.fit.after.nll.toFixed(3)}, ECE ${r.fit.before.ece.toFixed(3)} -> ${r.fit.after.ece.toFixed(3)}), drift in ${r.inStats.drift.classPsi.toFixed(3)}/${r.inStats.drift.confidencePsi.toFixed(3)}, with OOD ${r.oodStats.drift.classPsi.toFixed(3)}/${r.oodStats.drift.confidencePsi.toFixed(3)} alarm ${r.oodStats.drift.alarm}`);
+      console.log(`${backend} ${worker ? 'worker' : 'page'}: accuracy ${r.report.accuracy.toFixed(3)}, ECE ${r.report.ece.toFixed(3)}, T ${r.fit.temperature?.toFixed(3)} (NLL ${r.fit.before.nll.toFixed(3)} -> ${r.fit.after.nll.toFixed(3)}, ECE ${r.fit.before.ece.toFixed(3)} -> ${r.fit.after.ece.toFixed(3)}), drift in ${r.inStats.drift.classPsi.toFixed(3)}/${r.inStats.drift.confidencePsi.toFixed(3)}, with OOD ${r.oodStats.drift.classPsi.toFixed(3)}/${r.oodStats.drift.confidencePsi.toFixed(3)} alarm ${r.oodStats.drift.alarm}`);
       // evaluate against the same metrics of raw tfjs outputs
       const want = evaluateHead(rows, labels, { threshold: 0.3, classNames: LABELS });
       const rep = r.report;
@@ -184,9 +185,9 @@ for (const backend of ['wasm', 'webgl'] as const) {
     test('shadow never changes an answer and reports agreement; its failures stay in the report; canary and aliases', async ({ page }) => {
       await open(page);
       const rows = await refRows(page, backend, IN_DIST);
-      const r = await page.evaluate(async ({ backend, url, mlp, inDist }) => {
+      const r = await page.evaluate(async ({ backend, worker, url, mlp, inDist }) => {
         const w = window as any;
-        const rt = await w.inpage.createRuntime({ backends: [backend] });
+        const rt = await w.inpage.createRuntime({ backends: [backend], worker });
         await rt.load({ url, name: 'emo', version: '1', postprocess: { activation: 'none' } });
         await rt.load({ url, name: 'emo', version: '2', postprocess: { activation: 'none', temperature: 3 } });
         await rt.load({ url: mlp, name: 'emo', version: '3' });
@@ -240,9 +241,9 @@ for (const backend of ['wasm', 'webgl'] as const) {
         const mem1 = (await rt.memory()).numTensors;
         await rt.terminate();
         return { off, on, report, listed, metrics, failing, failReport, busy, busyReport, canary, statsVersion, full, pinned, missing, badFraction, mem0, mem1 };
-      }, { backend, url: EMOTION, mlp: MLP, inDist: IN_DIST });
+      }, { backend, worker, url: EMOTION, mlp: MLP, inDist: IN_DIST });
 
-      console.log(`${backend}: shadow agreement ${r.report.agreement}, mean |dconf| ${r.report.meanAbsConfidenceDiff.toFixed(3)}, latency ms active ${r.report.latencyMs.active.mean.toFixed(1)} shadow ${r.report.latencyMs.shadow.mean.toFixed(1)}; failing shadow errors ${r.failReport.errors} skipped ${r.failReport.skipped}`);
+      console.log(`${backend} ${worker ? 'worker' : 'page'}: shadow agreement ${r.report.agreement}, mean |dconf| ${r.report.meanAbsConfidenceDiff.toFixed(3)}, latency ms active ${r.report.latencyMs.active.mean.toFixed(1)} shadow ${r.report.latencyMs.shadow.mean.toFixed(1)}; failing shadow errors ${r.failReport.errors} skipped ${r.failReport.skipped}`);
       // The caller's answers are the active version's, identical with and without a shadow.
       expect(r.on).toEqual(r.off);
       expect(r.failing).toEqual(r.off);
@@ -278,3 +279,51 @@ for (const backend of ['wasm', 'webgl'] as const) {
     });
   });
 }
+
+test('a fitted temperature, a chosen threshold and the drift reference survive a worker loss', async ({ page }) => {
+  await open(page);
+  const r = await page.evaluate(async ({ url, labels, inDist }) => {
+    const w = window as any;
+    const made: Worker[] = [];
+    const Native = globalThis.Worker;
+    w.Worker = class extends Native {
+      constructor(u: string | URL, o?: WorkerOptions) {
+        super(u, o);
+        made.push(this);
+      }
+    };
+    const rt = await w.inpage.createRuntime({ backends: ['wasm'] });
+    const m = await rt.load({ url, postprocess: { activation: 'none', labels } });
+    const batch = w.seeded(inDist);
+    const samples = Array.from({ length: 24 }, (_, i) => ({ input: w.item(batch, i), label: i % 7 }));
+    const fit = await m.calibrate(samples, { apply: true });
+    const thr = await m.chooseThreshold(samples, { coverage: 0.5, apply: true });
+    await m.setReference(samples.slice(0, 12));
+    const ids = Array.from({ length: 12 }, (_, i) => i);
+    const before = await Promise.all(ids.map((i) => m.predict(w.item(batch, i))));
+    const recovered = new Promise((res) => rt.addEventListener('recovered', res, { once: true }));
+    made[made.length - 1]?.terminate();
+    await recovered;
+    const after = await Promise.all(ids.map((i) => m.predict(w.item(batch, i))));
+    const stats = await m.stats();
+    await rt.terminate();
+    const pick = (p: any) => ({ index: p.index, confidence: p.confidence });
+    return { fit, thr, before: before.map(pick), after: after.map(pick), stats, losses: made.length };
+  }, { url: EMOTION, labels: LABELS, inDist: IN_DIST });
+  expect(r.fit.applied).toBe(true);
+  expect(r.fit.temperature).not.toBe(1);
+  expect(r.thr.applied).toBe(true);
+  expect(r.losses).toBe(2);
+  // Same answers after the reload: the temperature (confidence) and the threshold (abstentions) held.
+  r.after.forEach((a, i) => {
+    expect(a.index).toBe(r.before[i]?.index);
+    expect(Math.abs(a.confidence - (r.before[i]?.confidence as number))).toBeLessThan(1e-5);
+  });
+  // Some answers abstain at the chosen threshold, some do not: both kinds must survive.
+  expect(r.before.some((p) => p.index === -1)).toBe(true);
+  expect(r.before.some((p) => p.index >= 0)).toBe(true);
+  // The reference came back with the model: drift is measured on the fresh window.
+  expect(r.stats.predictions).toBe(12);
+  expect(r.stats.drift?.samples).toBe(12);
+});
+
