@@ -185,6 +185,7 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
 
   async evaluate<T extends Sample>(samples: SampleSource<T>, opts: EvaluateOptions<T> = {}): Promise<EvaluationReport> {
     this.live();
+    checkBins(opts.bins);
     const c = await collect(this.ops(), samples, opts);
     const r = report(c, opts.bins);
     if (opts.reference !== false && c.slices.length > 0) await this.configure({ reference: referenceOf(c) });
@@ -193,6 +194,7 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
 
   async calibrate(samples: SampleSource<Sample>, opts: CalibrateOptions = {}): Promise<CalibrationResult> {
     this.live();
+    checkBins(opts.bins);
     const c = await collect(this.ops(), samples, opts);
     const fit = calibration(c, opts.bins);
     const next = opts.apply ? calibratedPostprocess(this.post, c, fit) : undefined;
@@ -357,6 +359,11 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
   }
 }
 
+
+/** Checks `bins` before any sample is sent. */
+function checkBins(bins: number | undefined): void {
+  if (bins !== undefined && !(Number.isInteger(bins) && bins >= 1)) throw new InputError(`bins must be a whole number >= 1, got ${bins}`);
+}
 
 function pick(opts: PredictOptions | undefined): Pick<PredictOptions, 'preprocess' | 'postprocess' | 'monitor'> {
   const out: Pick<PredictOptions, 'preprocess' | 'postprocess' | 'monitor'> = {};
