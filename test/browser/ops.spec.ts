@@ -86,10 +86,17 @@ for (const [backend, worker] of [['wasm', true], ['wasm', false], ['webgl', true
         const withThreshold = await m.predict(w.item(batch, 0));
         const bad = await w.catchError(() => m.evaluate([{ input: w.item(batch, 0), label: 'zebra' }]));
         const badThreshold = await w.catchError(() => m.chooseThreshold(samples, {}));
+        const badBins = await w.catchError(() => m.evaluate(samples, { bins: 0 }));
+        const ac = new AbortController();
+        let abortedAt = 0;
+        const aborted = await w.catchError(() => m.evaluate(samples, { signal: ac.signal, batchSize: 2, onProgress: (d: number) => {
+          abortedAt = d;
+          if (d >= 4) ac.abort();
+        } }));
         const stillServes = (await m.predict(w.item(batch, 1))).index;
         const mem1 = (await rt.memory()).numTensors;
         await rt.terminate();
-        return { report, progress, afterEval, answers, inStats, oodStats, metrics, right, unchanged, fit, calibrated, byPrecision, byCoverage, withThreshold, bad, badThreshold, stillServes, mem0, mem1 };
+        return { report, progress, afterEval, answers, inStats, oodStats, metrics, right, unchanged, fit, calibrated, byPrecision, byCoverage, withThreshold, bad, badThreshold, badBins, aborted, abortedAt, stillServes, mem0, mem1 };
       }, { backend, worker, url: EMOTION, labels: LABELS, given, inDist: IN_DIST, outDist: OUT_DIST, tops });
 
       console.log(`${backend} ${worker ? 'worker' : 'page'}: accuracy ${r.report.accuracy.toFixed(3)}, ECE ${r.report.ece.toFixed(3)}, T ${r.fit.temperature?.toFixed(3)} (NLL ${r.fit.before.nll.toFixed(3)} -> ${r.fit.after.nll.toFixed(3)}, ECE ${r.fit.before.ece.toFixed(3)} -> ${r.fit.after.ece.toFixed(3)}), drift in ${r.inStats.drift.classPsi.toFixed(3)}/${r.inStats.drift.confidencePsi.toFixed(3)}, with OOD ${r.oodStats.drift.classPsi.toFixed(3)}/${r.oodStats.drift.confidencePsi.toFixed(3)} alarm ${r.oodStats.drift.alarm}`);
@@ -178,6 +185,9 @@ for (const [backend, worker] of [['wasm', true], ['wasm', false], ['webgl', true
       expect(r.bad).toMatchObject({ threw: true, isInpageError: true, code: 'INPUT_INVALID' });
       expect(r.bad.message).toContain('happy');
       expect(r.badThreshold).toMatchObject({ threw: true, code: 'INPUT_INVALID' });
+      expect(r.badBins).toMatchObject({ threw: true, code: 'INPUT_INVALID' });
+      expect(r.aborted).toMatchObject({ threw: true, code: 'ABORTED' });
+      expect(r.abortedAt).toBeLessThan(N);
       expect(r.stillServes).toBeGreaterThanOrEqual(-1);
       expect(r.mem1).toBe(r.mem0);
     });
