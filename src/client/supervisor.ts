@@ -6,7 +6,7 @@
  */
 import { InpageError, InputError, RequestError, WorkerLostError, disposedError, toInpageError } from '../errors.js';
 import { RECOVERY_DEFAULTS } from '../defaults.js';
-import type { EngineApi, EngineLoss, LoadRequest } from '../protocol.js';
+import type { EngineApi, EngineLoss, LoadRequest, ModelSettings } from '../protocol.js';
 import type { Backend, ModelInfo, RequestOptions } from '../types.js';
 
 /**
@@ -126,6 +126,8 @@ export class Supervisor {
   private readonly idleWaiters = new Map<string, (() => void)[]>();
   /** Model id -> calls accepted that send their requests later (predictBatch's chunks). */
   private readonly holds = new Map<string, number>();
+  /** Resolvers waiting for no call at all to be outstanding. */
+  private quietWaiters: (() => void)[] = [];
   private deaths: number[] = [];
   private lostError: WorkerLostError | undefined;
   private requestIds = 0;
@@ -268,6 +270,11 @@ export class Supervisor {
     c.done = true;
     this.calls.delete(c);
     if (c.release) void c.prepared.then(c.release, () => undefined);
+    if (this.calls.size === 0 && this.quietWaiters.length) {
+      const waiters = this.quietWaiters;
+      this.quietWaiters = [];
+      for (const w of waiters) w();
+    }
     if (c.modelId !== undefined) this.wake(c.modelId);
   }
 
@@ -311,6 +318,17 @@ export class Supervisor {
     });
   }
 
+  /** Whether no call at all is outstanding. */
+  get quiet(): boolean {
+    return this.calls.size === 0;
+  }
+
+  /** Resolves the next time no call at all is outstanding (at once when none is). */
+  whenQuiet(): Promise<void> {
+    if (this.calls.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.quietWaiters.push(resolve));
+  }
+
   /** A model is loaded: after a loss it is loaded again, from the same request (cache, URL or the picked files). */
   loaded(req: LoadRequest): void {
     this.models.set(req.id, req);
@@ -342,6 +360,20 @@ export class Supervisor {
   /** The request a loaded model was loaded with (what a recovery loads again). */
   loadRequest(modelId: string): LoadRequest | undefined {
     return this.models.get(modelId);
+  }
+
+  /**
+   * A loaded model's settings changed (engine.configure): its stored request takes them, so
+   * the model loaded again after a loss serves with them too.
+   */
+  amend(modelId: string, settings: ModelSettings): void {
+    const req = this.models.get(modelId);
+    if (!req) return;
+    const next: LoadRequest = { ...req };
+    if (settings.postprocess) next.postprocess = settings.postprocess;
+    if (settings.reference === null) delete next.reference;
+    else if (settings.reference) next.reference = settings.reference;
+    this.models.set(modelId, next);
   }
 
   /** A model is disposed: it is not loaded again. */
