@@ -61,6 +61,8 @@ export interface ModelInfo {
    * `CACHE_FAILED` otherwise (IndexedDB unavailable, say).
    */
   cacheError?: { code: ErrorCode; message: string };
+  /** Engines holding the model (`spec.replicas`); absent for one. */
+  replicas?: number;
   /** With `backends: 'auto'`: why the runtime serves on `backend` (the timings it measured, or a remembered choice). */
   choice?: BackendChoice;
 }
@@ -192,6 +194,14 @@ export interface ModelSpec {
    * loaded under a name is active until another is promoted.
    */
   promote?: boolean;
+  /**
+   * Load the model in this many engines (workers) of the runtime's backend and send each
+   * request to the one with the fewest outstanding (Triton's instance groups): batch serving
+   * then uses more than one core. Each replica holds its own copy of the weights (n times the
+   * memory). `'auto'`: one per core (at most 4) on wasm and cpu without WASM threads, else 1.
+   * Default 1. Not with `worker: false` (one engine on the page).
+   */
+  replicas?: number | 'auto';
   /** Format of the model. Default: read from model.json. */
   format?: 'graph' | 'layers';
   /** Run the model once per batch bucket at load so the first request is fast. Default true. */
@@ -317,6 +327,12 @@ export interface ModelStats {
    * the window. Absent until a reference is set and a prediction is seen.
    */
   drift?: DriftStats;
+  /**
+   * With `spec.replicas`: each replica's own stats. The fields above then add up counts,
+   * throughput and histograms over the replicas (drift is computed on the sums), and give the
+   * worst replica's latency percentiles.
+   */
+  replicas?: ModelStats[];
 }
 
 /** Drift against the reference, in `stats().drift`. */

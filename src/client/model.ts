@@ -16,6 +16,7 @@ import {
 } from './ops.js';
 import { toWireInput, wireTensors, type ImageSource, type Wired } from './inputs.js';
 import type { Supervisor } from './supervisor.js';
+import { leastBusy, mergeStats } from './replicas.js';
 
 /**
  * Names of a model's inputs and outputs, for typed `run`.
@@ -151,8 +152,29 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
   /** The postprocess the engine serves this model with (changed by calibrate / chooseThreshold with `apply`). */
   private post: PostprocessSpec;
 
-  constructor(private readonly host: ModelHost, readonly id: string, readonly info: ModelInfo, post?: PostprocessSpec) {
+  /** The supervisors of the engines holding this model: the runtime's, then its replicas'. */
+  private readonly replicas: Supervisor[];
+
+  constructor(private readonly host: ModelHost, readonly id: string, readonly info: ModelInfo, post?: PostprocessSpec, replicas?: Supervisor[]) {
     this.post = post ?? {};
+    this.replicas = replicas?.length ? replicas : [host.supervisor];
+  }
+
+  /** A replica engine has loaded the model: requests may go there from now on. */
+  addReplica(sup: Supervisor): void {
+    this.replicas.push(sup);
+  }
+
+  /** A replica engine lost the model for good (it could not load it again after a loss). */
+  dropReplica(sup: Supervisor): void {
+    const i = this.replicas.indexOf(sup);
+    if (i > 0) this.replicas.splice(i, 1);
+    this.info.replicas = this.replicas.length;
+  }
+
+  /** The replica for the next request: the one with the fewest outstanding. */
+  private sup(): Supervisor {
+    return this.replicas.length === 1 ? (this.replicas[0] as Supervisor) : leastBusy(this.replicas, this.id);
   }
 
   /** The postprocess in force. */
@@ -174,12 +196,12 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
    */
   private async configure(settings: ModelSettings): Promise<void> {
     if (settings.postprocess) checkPostprocess(settings.postprocess, this.info.outputs);
-    this.host.supervisor.amend(this.id, settings);
-    await this.host.supervisor.request(undefined, {
+    for (const sup of this.replicas) sup.amend(this.id, settings);
+    await Promise.all(this.replicas.map((sup) => sup.request(undefined, {
       modelId: this.id,
       replayable: true,
       send: (engine) => engine.configure(this.id, settings),
-    });
+    })));
     if (settings.postprocess) this.post = settings.postprocess;
   }
 
@@ -249,7 +271,7 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     const transfer = this.host.transferInputs;
     const wired = wireTensors(checked, transfer);
     const payload = this.host.transfer(wired.value, wired.transfer);
-    const out = await this.host.supervisor.request(opts, {
+    const out = await this.sup().request(opts, {
       modelId: this.id,
       replayable: !transfer,
       send: (engine, requestId) => engine.run(this.id, payload, { requestId }),
@@ -261,7 +283,7 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     this.live();
     const start = now();
     const transfer = this.host.transferInputs;
-    const p = await this.host.supervisor.request(opts, {
+    const p = await this.sup().request(opts, {
       modelId: this.id,
       replayable: !transfer,
       prepared: toWireInput(input, transfer),
@@ -283,11 +305,11 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     const size = opts.batchSize ?? PREDICT_BATCH_SIZE;
     if (!Number.isInteger(size) || size < 1) throw new InputError(`batchSize must be a whole number >= 1, got ${opts.batchSize}`);
     // Accepted now: a dispose() from here on waits for every chunk, even those not sent yet.
-    const release = this.host.supervisor.hold(this.id);
+    const releases = this.replicas.map((sup) => sup.hold(this.id));
     try {
       return await this.batchChunks(inputs, opts, size);
     } finally {
-      release();
+      for (const release of releases) release();
     }
   }
 
@@ -304,7 +326,7 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     const send = async (items: (ImageSource | TensorData)[], k: number) => {
       const start = now();
       // Pixels are decoded per chunk, so only the chunks in flight hold them.
-      const ps = await this.host.supervisor.request({ ...opts, what: 'predictBatch' }, {
+      const ps = await this.sup().request({ ...opts, what: 'predictBatch' }, {
         modelId: this.id,
         replayable: !transfer,
         prepared: Promise.all(items.map((i) => toWireInput(i, transfer))),
@@ -321,8 +343,9 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
       done += ps.length;
       opts.onProgress?.(done, total);
     };
-    // At most two chunks outstanding: one running, one queued behind it. Online
-    // requests queue between them.
+    // At most two chunks outstanding per replica: one running, one queued behind it.
+    // Online requests queue between them.
+    const inFlight = 2 * this.replicas.length;
     const pending: Promise<void>[] = [];
     const push = (p: Promise<void>) => {
       p.catch(() => undefined);
@@ -336,7 +359,7 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
       if (chunk.length === size) {
         push(send(chunk, k++));
         chunk = [];
-        if (pending.length >= 2) await pending.shift();
+        if (pending.length >= inFlight) await pending.shift();
       }
     }
     if (chunk.length && !opts.signal?.aborted) push(send(chunk, k++));
@@ -345,13 +368,14 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     return chunks.flat() as Prediction<LabelOf<S>>[];
   }
 
-  stats(): Promise<ModelStats> {
+  async stats(): Promise<ModelStats> {
     this.live();
-    return this.host.supervisor.request(undefined, {
+    const parts = await Promise.all(this.replicas.map((sup) => sup.request(undefined, {
       modelId: this.id,
       replayable: true,
       send: (engine) => engine.stats(this.id),
-    });
+    })));
+    return mergeStats(parts, this.host.supervisor.loadRequest(this.id)?.reference);
   }
 
   /**
@@ -362,7 +386,10 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     if (this.disposed) return;
     this.disposed = true;
     this.host.onDisposed(this.id);
-    const sup = this.host.supervisor;
+    await Promise.all(this.replicas.map((sup) => this.disposeIn(sup)));
+  }
+
+  private async disposeIn(sup: Supervisor): Promise<void> {
     await sup.idle(this.id);
     sup.forget(this.id);
     if (sup.state === 'terminated' || sup.state === 'lost') return;

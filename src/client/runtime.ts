@@ -15,6 +15,7 @@ import { renderMetrics, servingFamilies, type ModelMetricsInput } from '../ops/p
 import { headsOf } from './ops.js';
 import { autoLadder, describeAdapters, deviceKey, type Adapters } from './adapters.js';
 import { choiceKey, measure, rememberChoice, rememberedChoice } from './chooser.js';
+import { autoReplicas } from './replicas.js';
 import { checkIntegrityMap } from '../integrity.js';
 import { BackendChangeEvent, RuntimeLostEvent, RuntimeRecoveredEvent, type RuntimeEventMap } from './events.js';
 import { ModelHandle, type Model, type ModelHost, type ModelSchema } from './model.js';
@@ -64,6 +65,8 @@ export interface RuntimeStats extends SupervisorStats {
   backend: Backend;
   /** `ready`, `recovering` (calls wait), `lost` (calls fail with WORKER_LOST) or `terminated`. */
   state: Supervisor['state'];
+  /** Engines (workers) running: the runtime's and those of replicas (`spec.replicas`). */
+  engines: number;
 }
 
 /**
@@ -370,6 +373,9 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
   readonly transferInputs: boolean;
   /** Infos of the models loaded, by id: a recovery updates them in place (the backend may change). */
   private readonly handles = new Map<string, { info: ModelInfo }>();
+  private readonly ladder: Backend[];
+  private readonly start: Starter;
+  private readonly recovery: RecoveryOptions | undefined;
   private modelIds = 0;
   private terminated = false;
   /** `backends: 'auto'`: the choice made with the first model, and the load making it. */
@@ -381,6 +387,9 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
     private readonly auto?: { ladder: Backend[]; device: string; start: Starter },
   ) {
     super();
+    this.ladder = ladder;
+    this.start = start;
+    this.recovery = options.recovery;
     this.transferInputs = options.transferInputs ?? false;
     this.supervisor = new Supervisor(first, ladder, start, {
       lost: (loss, backend) => this.dispatchEvent(new RuntimeLostEvent(loss.cause, backend, loss.message)),
@@ -417,10 +426,81 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
   onDisposed(id: string): void {
     this.registry.disposed(id);
     this.handles.delete(id);
+    this.replicaHandles.delete(id);
   }
 
   async load<S extends ModelSchema = ModelSchema>(spec: ModelSpec): Promise<Model<S>> {
     this.assertLive();
+    const replicas = spec?.replicas ?? 1;
+    if (replicas !== 'auto' && !(Number.isInteger(replicas) && replicas >= 1)) {
+      throw new InputError(`replicas must be a whole number >= 1 or 'auto', got ${String(replicas)}`);
+    }
+    if (replicas !== 1 && replicas !== 'auto' && !this.worker) {
+      throw new InputError('replicas need engines in workers; with worker: false there is one engine on the page');
+    }
+    const handle = await this.loadChosen<S>(spec);
+    if (replicas !== 1 && this.worker) await this.replicate(handle, spec, replicas);
+    return handle;
+  }
+
+  /** The engines of replicas 2, 3, ...: each a worker under a supervisor of its own, shared by the models that ask for replicas. */
+  private readonly pool: Promise<Supervisor>[] = [];
+
+  private replicaSupervisor(i: number): Promise<Supervisor> {
+    const made = this.pool[i] ?? (async () => {
+      const ladder = [this.backend, ...this.ladder.filter((b) => b !== this.backend)];
+      const conn = await this.start(ladder);
+      const sup: Supervisor = new Supervisor(conn, ladder, this.start, {
+        lost: (loss, backend) => this.dispatchEvent(new RuntimeLostEvent(loss.cause, backend, loss.message)),
+        recovered: (backend, ms, replayed) => this.dispatchEvent(new RuntimeRecoveredEvent(backend, ms, replayed)),
+        // runtime.backend is the first engine's; a replica moving down the ladder is seen in its model's stats.
+        backendchange: () => undefined,
+        reloaded: () => undefined,
+        unloadable: (id) => this.replicaHandles.get(id)?.dropReplica(sup),
+      }, this.recovery);
+      if (this.terminated) {
+        await sup.terminate();
+        throw disposedError('The runtime');
+      }
+      this.poolNow.push(sup);
+      return sup;
+    })();
+    this.pool[i] = made;
+    // A replica engine that failed to start is tried again by the next load.
+    made.catch(() => {
+      if (this.pool[i] === made) delete this.pool[i];
+    });
+    return made;
+  }
+
+  private readonly replicaHandles = new Map<string, { dropReplica(sup: Supervisor): void }>();
+
+  /** Loads the model in n - 1 more engines; on any failure the model is disposed everywhere and the load rejects. */
+  private async replicate<S extends ModelSchema>(handle: ModelHandle<S>, spec: ModelSpec, replicas: number | 'auto'): Promise<void> {
+    const threads = (handle.info as ModelInfo & { threads?: number }).threads ?? 1;
+    const n = replicas === 'auto' ? autoReplicas(this.backend, threads > 1) : replicas;
+    const req = this.supervisor.loadRequest(handle.id);
+    if (n <= 1 || !req) return;
+    this.replicaHandles.set(handle.id, handle);
+    try {
+      for (let k = 1; k < n; k++) {
+        const sup = await this.replicaSupervisor(k - 1);
+        const current = this.supervisor.loadRequest(handle.id) ?? req;
+        await sup.request({ signal: spec.signal, timeoutMs: spec.timeoutMs, what: `Loading replica ${k + 1} of ${req.name}` }, {
+          replayable: true,
+          send: (engine, requestId) => engine.load({ ...current, requestId }),
+        });
+        sup.loaded(current);
+        handle.addReplica(sup);
+      }
+    } catch (e) {
+      await handle.dispose().catch(() => undefined);
+      throw e;
+    }
+    handle.info.replicas = n;
+  }
+
+  private async loadChosen<S extends ModelSchema>(spec: ModelSpec): Promise<ModelHandle<S>> {
     if (!this.auto || this.choice) return this.loadOn<S>(spec);
     // The first model chooses the backend; loads asked for meanwhile wait for its choice.
     while (this.choosing) {
@@ -556,20 +636,39 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
     return new NamedModel<S>(this.registry, name, () => this.assertLive());
   }
 
-  memory(): Promise<MemoryInfo> {
+  /** Tensors and bytes held by the engine, added up over the replica engines. */
+  async memory(): Promise<MemoryInfo> {
     this.assertLive();
-    return this.supervisor.request(undefined, { replayable: true, send: (engine) => engine.memory() });
+    const sups = [this.supervisor, ...(await this.replicaSupervisors())];
+    const parts = await Promise.all(sups.map((sup) => sup.request(undefined, { replayable: true, send: (engine) => engine.memory() })));
+    return { numTensors: parts.reduce((n, m) => n + m.numTensors, 0), numBytes: parts.reduce((n, m) => n + m.numBytes, 0) };
   }
 
-  stats(): RuntimeStats {
-    return { ...this.supervisor.counters, backend: this.backend, state: this.supervisor.state };
+  private async replicaSupervisors(): Promise<Supervisor[]> {
+    const settled = await Promise.allSettled(this.pool);
+    return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
+
+  /** Losses, recoveries and replays of the runtime's engine, and of the replica engines added in. */
+  stats(): RuntimeStats {
+    const counters = { ...this.supervisor.counters };
+    for (const sup of this.poolNow) {
+      counters.losses += sup.counters.losses;
+      counters.recoveries += sup.counters.recoveries;
+      counters.replays += sup.counters.replays;
+      counters.lostRequests += sup.counters.lostRequests;
+    }
+    return { ...counters, backend: this.backend, state: this.supervisor.state, engines: 1 + this.poolNow.length };
+  }
+
+  /** Replica supervisors that have started (stats() is synchronous). */
+  private readonly poolNow: Supervisor[] = [];
 
   async terminate(): Promise<void> {
     if (this.terminated) return;
     this.terminated = true;
     try {
-      await this.supervisor.terminate();
+      await Promise.all([this.supervisor.terminate(), ...this.pool.map((p) => p.then((sup) => sup.terminate(), () => undefined))]);
     } finally {
       this.registry.clear();
       this.handles.clear();

@@ -291,6 +291,13 @@ export class Supervisor {
     return false;
   }
 
+  /** Calls for `modelId` outstanding here (accepted, sent or waiting to be). */
+  outstanding(modelId: string): number {
+    let n = this.holds.get(modelId) ?? 0;
+    for (const c of this.calls) if (c.modelId === modelId) n++;
+    return n;
+  }
+
   /**
    * Counts a call accepted for `modelId` that sends its requests over time (predictBatch):
    * `idle(modelId)` waits for the returned release too.

@@ -1,8 +1,8 @@
 /**
  * Serving statistics over a rolling window of recent requests.
  */
-import { CONFIDENCE_BINS, DRIFT_ALARM_PSI, DRIFT_MIN_SAMPLES } from '../defaults.js';
-import { confidenceBin, psi } from '../ops/drift.js';
+import { CONFIDENCE_BINS } from '../defaults.js';
+import { confidenceBin, driftOf } from '../ops/drift.js';
 import type { DriftReference, ModelStats, Percentiles } from '../types.js';
 
 interface Sample {
@@ -114,17 +114,7 @@ export class StatsWindow {
       abstainRate: n ? this.abstained / n : NaN,
       classCounts: [...this.classCounts],
     };
-    const ref = this.reference;
-    if (ref && n > 0) {
-      const classPsi = psi(ref.classCounts, this.classCounts);
-      const confidencePsi = psi(ref.confidenceBins, this.confidenceBins);
-      stats.drift = {
-        classPsi,
-        confidencePsi,
-        alarm: n >= DRIFT_MIN_SAMPLES && Math.max(classPsi, confidencePsi) > DRIFT_ALARM_PSI,
-        samples: n,
-      };
-    }
+    if (this.reference && n > 0) stats.drift = driftOf(this.reference, this.classCounts, this.confidenceBins, n);
     return stats;
   }
 }

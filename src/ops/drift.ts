@@ -3,6 +3,9 @@
  * index (PSI) of two histograms. Pure arithmetic; the engine's stats window feeds it.
  */
 
+import { DRIFT_ALARM_PSI, DRIFT_MIN_SAMPLES } from '../defaults.js';
+import type { DriftReference, DriftStats } from '../types.js';
+
 /** Share given to an empty bin before the log, so PSI stays finite (the usual convention). */
 export const PSI_EPS = 1e-4;
 
@@ -30,4 +33,11 @@ export function psi(expected: readonly number[], actual: readonly number[]): num
 /** Bin of a confidence in `bins` equal-width bins of [0, 1] (1 goes in the last). */
 export function confidenceBin(confidence: number, bins: number): number {
   return Math.min(bins - 1, Math.max(0, Math.floor(confidence * bins)));
+}
+
+/** Drift of a window's counts against the reference, with the alarm level of `stats().drift`. */
+export function driftOf(ref: DriftReference, classCounts: readonly number[], confidenceBins: readonly number[], samples: number): DriftStats {
+  const classPsi = psi(ref.classCounts, classCounts);
+  const confidencePsi = psi(ref.confidenceBins, confidenceBins);
+  return { classPsi, confidencePsi, alarm: samples >= DRIFT_MIN_SAMPLES && Math.max(classPsi, confidencePsi) > DRIFT_ALARM_PSI, samples };
 }
