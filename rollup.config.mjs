@@ -1,4 +1,4 @@
-// The build: the small page-side entry (ESM + UMD + bundled types), the worker
+// The build: the small page-side entry (ESM + UMD + CommonJS + bundled types), the worker
 // bundle with tfjs inside, the same engine as a module for `worker: false`, the
 // tfjs WASM binaries beside them, and the command line.
 import { chmodSync, readFileSync } from 'node:fs';
@@ -62,8 +62,8 @@ const browserOnly = replace({
 });
 
 /**
- * Source maps of the engine bundles map our sources only: tfjs's modules get an empty map,
- * so the .map files neither carry tfjs's sources nor megabytes of mappings into them.
+ * Source maps map our sources only: modules from node_modules (tfjs, comlink, idb) get an
+ * empty map, so the .map files neither carry tfjs's sources nor megabytes of mappings into them.
  */
 const noDependencyMaps = {
   name: 'inpage-no-dependency-maps',
@@ -100,14 +100,18 @@ export default [
     output: [
       { file: 'dist/inpage.mjs', format: 'es', sourcemap: true, plugins: [min()] },
       { file: 'dist/inpage.umd.js', format: 'umd', name: 'inpage', sourcemap: true, inlineDynamicImports: true, plugins: [min()] },
+      // The `require` condition of the exports map: a .cjs file, since .js is ESM in this package.
+      { file: 'dist/inpage.cjs', format: 'cjs', sourcemap: true, plugins: [min()] },
     ],
-    plugins: [engineLink, resolve({ browser: true }), ts()],
+    plugins: [engineLink, noDependencyMaps, resolve({ browser: true }), ts()],
   },
   engineBundle('src/worker.ts', 'dist/inpage.worker.js'),
   engineBundle('src/engine/index.ts', 'dist/inpage.engine.mjs'),
   {
     input: 'src/index.ts',
-    output: { file: 'dist/inpage.d.ts', format: 'es' },
+    // The same declarations twice: .d.ts for `import`, .d.cts for `require` (TypeScript's
+    // node16/nodenext CommonJS consumers take a .d.ts in a "type": "module" package as ESM).
+    output: [{ file: 'dist/inpage.d.ts', format: 'es' }, { file: 'dist/inpage.d.cts', format: 'es' }],
     plugins: [engineLink, dts()],
   },
   {
@@ -116,6 +120,6 @@ export default [
     input: 'src/cli/index.ts',
     output: { file: 'dist/cli.mjs', format: 'es', sourcemap: true, banner: '#!/usr/bin/env node' },
     external: (id) => id.startsWith('node:') || builtinModules.includes(id),
-    plugins: [opTablePlugin(), resolve({ preferBuiltins: true }), ts(), { name: 'inpage-cli-executable', writeBundle: () => chmodSync('dist/cli.mjs', 0o755) }],
+    plugins: [opTablePlugin(), noDependencyMaps, resolve({ preferBuiltins: true }), ts(), { name: 'inpage-cli-executable', writeBundle: () => chmodSync('dist/cli.mjs', 0o755) }],
   },
 ];
