@@ -54,11 +54,23 @@ const dropNodeRequires = {
  * defined`. Settled here, in the bundle itself, nothing is left for an app's bundler to rewrite.
  * The pthread worker source inside the glue (a string) is rewritten the same way: its node
  * branch never runs in a browser.
+ *
+ * The threaded factory is also rebuilt in each pthread from its Function.prototype.toString(),
+ * away from its closure, so its `typeof _scriptDir !== "undefined" && _scriptDir` (a variable
+ * of that closure) must stay a typeof check through every minifier, ours and the app's
+ * (terser's typeofs made it `void 0!==t&&t`: a ReferenceError in each pthread). It is
+ * replaced by what _scriptDir holds in a browser, read from globals only.
  */
 const browserOnly = replace({
   include: /node_modules[\\/]@tensorflow[\\/]/,
   preventAssignment: true,
-  values: { 'typeof __filename': '"undefined"', 'typeof __dirname': '"undefined"', __filename: 'undefined', __dirname: 'undefined' },
+  values: {
+    'typeof __filename': '"undefined"',
+    'typeof __dirname': '"undefined"',
+    __filename: 'undefined',
+    __dirname: 'undefined',
+    'typeof _scriptDir !== "undefined" && _scriptDir': '(typeof document !== "undefined" && document.currentScript ? document.currentScript.src : undefined)',
+  },
 });
 
 /**
