@@ -39,9 +39,6 @@ function demoModel() {
 export default defineConfig({
   root: here,
   base: './',
-  // Dev server: pre-bundling copies inpage.mjs into node_modules/.vite/deps/, where its
-  // new URL('./inpage.worker.js', import.meta.url) would be a 404 (WORKER_FAILED).
-  optimizeDeps: { exclude: ['inpage'] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
