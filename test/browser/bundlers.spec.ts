@@ -5,7 +5,7 @@
  * Chromium; the outputs are compared with raw tfjs's (the fixture's expected.json). Vite's
  * dev server runs the same app with no options. webpack's build also runs cross-origin
  * isolated, where tfjs-backend-wasm starts its threaded build (pthreads rebuilt from the
- * factory's source).
+ * factory's source). Without the one step rollup apps need, WORKER_FAILED names it.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { expectClose, type PlainOutputs } from './helpers.js';
@@ -99,5 +99,22 @@ test('vite dev server: the app predicts on wasm with no options', async ({ page 
     await predict(page, `${url}?backend=wasm`);
   } finally {
     await server.close();
+  }
+});
+
+test('rollup app without the copy step: WORKER_FAILED names the worker URL and the step', async ({ page }) => {
+  test.setTimeout(240_000);
+  const out: string = await buildApp('rollup', tarball);
+  const srv = await startServer({ root: out, port: 0 });
+  try {
+    // As if inpage.worker.js had not been copied beside the bundle.
+    await page.route('**/inpage.worker.js', (r) => r.fulfill({ status: 404, body: 'not found' }));
+    await page.goto(`${srv.url}/?backend=wasm`);
+    const result = page.getByTestId('result');
+    await expect(result).toHaveAttribute('data-error', 'WORKER_FAILED', { timeout: 60_000 });
+    await expect(result).toContainText(`${srv.url}/inpage.worker.js`);
+    await expect(result).toContainText('copy node_modules/inpage/dist/inpage.worker.js and dist/*.wasm beside your bundle');
+  } finally {
+    await srv.close();
   }
 });
