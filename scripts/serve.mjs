@@ -32,14 +32,15 @@ export const mimeTypes = {
 
 /**
  * Starts a static server.
- * @param {{ root?: string, port?: number, host?: string }} [opts]
- *   root: folder served (default the repo root); port: 0 picks a free one; host: default 127.0.0.1
+ * @param {{ root?: string, port?: number, host?: string, headers?: Record<string, string> }} [opts]
+ *   root: folder served (default the repo root); port: 0 picks a free one; host: default 127.0.0.1;
+ *   headers: added to every file served (e.g. COOP/COEP for a cross-origin isolated page)
  * @returns {Promise<{ url: string, port: number, close: () => Promise<void> }>}
  * @example
  * const srv = await startServer({ root: '.' });
  * // fetch(`${srv.url}/dist/inpage.mjs`) ... await srv.close();
  */
-export async function startServer({ root = repoRoot, port = 0, host = '127.0.0.1' } = {}) {
+export async function startServer({ root = repoRoot, port = 0, host = '127.0.0.1', headers = {} } = {}) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
     const send = (status, body) => {
@@ -72,6 +73,7 @@ export async function startServer({ root = repoRoot, port = 0, host = '127.0.0.1
         'Content-Type': mimeTypes[extname(file).toLowerCase()] ?? 'application/octet-stream',
         'Content-Length': st.size,
         'Cache-Control': 'no-store',
+        ...headers,
       });
       if (req.method === 'HEAD') return res.end();
       createReadStream(file).on('error', () => res.destroy()).pipe(res);

@@ -6,8 +6,9 @@
 //
 // It has a package.json of its own: inside the repo, without one, `import 'inpage'` would
 // resolve to the repo itself (Node's package self-reference), not to node_modules.
-// What inpage asks of a Vite app is in main.js (the worker URL) and below;
-// test/browser/examples.spec.ts builds this app and predicts on wasm from its dist/.
+// inpage asks nothing of a Vite app's config (build or dev server); the model plugin below
+// is this example's own. test/browser/examples.spec.ts builds this app and predicts on
+// wasm from its dist/.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,9 +40,6 @@ function demoModel() {
 export default defineConfig({
   root: here,
   base: './',
-  // Dev server: pre-bundling copies inpage.mjs into node_modules/.vite/deps/, where its
-  // new URL('./inpage.worker.js', import.meta.url) would be a 404 (WORKER_FAILED).
-  optimizeDeps: { exclude: ['inpage'] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

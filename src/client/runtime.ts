@@ -253,12 +253,31 @@ function adoptErrors(engine: EngineApi): EngineApi {
   });
 }
 
+/**
+ * Where Vite's dev server keeps inpage's worker when it has pre-bundled this file into
+ * node_modules/.vite/deps/ (no inpage.worker.js lies beside that copy): the package's own
+ * file, node_modules/inpage/dist/inpage.worker.js. Undefined anywhere else.
+ */
+export function viteDepsWorkerUrl(moduleUrl: string): string | undefined {
+  const m = /^(.*\/node_modules\/)\.vite\/deps(?:_temp_[^/]*)?\/[^/?#]*(?:[?#].*)?$/.exec(moduleUrl);
+  return m ? `${m[1]}inpage/dist/inpage.worker.js` : undefined;
+}
+
+/** What to change when the worker script cannot be loaded, for the way it was located. */
+export function workerLoadHint(url: string, given: boolean): string {
+  if (given) return `the script could not be loaded from ${url} (check workerUrl)`;
+  if (viteDepsWorkerUrl(inpageModuleUrl)) {
+    return `the script could not be loaded from ${url}; Vite's dev server pre-bundled inpage: add optimizeDeps: { exclude: ['inpage'] } to vite.config`;
+  }
+  return `the script could not be loaded from ${url}; with a bundler that does not follow new URL('./inpage.worker.js', import.meta.url) (rollup, esbuild), copy node_modules/inpage/dist/inpage.worker.js and dist/*.wasm beside your bundle, or pass createRuntime({ workerUrl })`;
+}
+
 /** Rejects when the worker script fails to load or throws at start. */
-function workerFailure(worker: Worker): Promise<never> {
+function workerFailure(worker: Worker, url: string, given: boolean): Promise<never> {
   return new Promise((_, reject) => {
     worker.addEventListener('error', (ev) => {
       ev.preventDefault?.();
-      reject(new InpageError('WORKER_FAILED', `The inpage worker failed to start: ${ev.message || 'the script could not be loaded (check workerUrl)'}`));
+      reject(new InpageError('WORKER_FAILED', `The inpage worker failed to start: ${ev.message || workerLoadHint(url, given)}`));
     }, { once: true });
   });
 }
@@ -284,10 +303,13 @@ function workerStarter(options: RuntimeOptions, init: Init): Starter {
   return async (ladder) => {
     // The literal `new Worker(new URL('./x.js', import.meta.url))` is the pattern bundlers
     // recognise: they then bundle the worker and the WASM files it names.
-    const worker = options.workerUrl
-      ? new Worker(options.workerUrl, { type: 'module', name: 'inpage' })
+    // Vite's dev server: the pre-bundled copy of this file has no worker beside it, so the
+    // package's own file is started (a computed URL, which no bundler rewrites).
+    const url = options.workerUrl ?? viteDepsWorkerUrl(inpageModuleUrl);
+    const worker = url
+      ? new Worker(url, { type: 'module', name: 'inpage' })
       : new Worker(new URL('./inpage.worker.js', import.meta.url), { type: 'module', name: 'inpage' });
-    const failed = workerFailure(worker);
+    const failed = workerFailure(worker, String(url ?? new URL('./inpage.worker.js', inpageModuleUrl)), options.workerUrl !== undefined);
     const remote: Comlink.Remote<EngineApi> = Comlink.wrap<EngineApi>(worker);
     const engine: EngineClient = remote;
     const lockName = uniqueName();

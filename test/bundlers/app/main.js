@@ -1,0 +1,4 @@
+import { createRuntime } from 'inpage';
+import { run } from './app.js';
+
+run(createRuntime);
