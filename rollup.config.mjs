@@ -46,9 +46,18 @@ const wasmFiles = {
   },
 };
 
+/**
+ * tfjs-backend-wasm rebuilds its threaded factory inside each pthread worker from the
+ * factory's source text (`Function.prototype.toString()`), so that text must stand on its
+ * own. terser's `typeofs` rewrites `typeof _scriptDir !== "undefined" && _scriptDir` into
+ * `void 0!==t&&t`, where `t` exists only in the outer closure: every pthread worker then
+ * throws `ReferenceError` on a cross-origin-isolated page.
+ */
+const engineTerser = () => terser({ compress: { typeofs: false } });
+
 const engineBundle = (input, file) => ({
   input,
-  output: { file, format: 'es', sourcemap: true, inlineDynamicImports: true, plugins: [terser()] },
+  output: { file, format: 'es', sourcemap: true, inlineDynamicImports: true, plugins: [engineTerser()] },
   plugins: [dropNodeRequires, resolve({ browser: true, preferBuiltins: false }), commonjs(), ts(), wasmFiles],
   onwarn(warning, warn) {
     // tfjs's own sources trip these; they are not ours to fix.
