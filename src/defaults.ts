@@ -16,3 +16,8 @@ export const PREDICT_BATCH_SIZE = 8;
 export const STALL_TIMEOUT_MS = 30_000;
 /** `createRuntime({ recovery })`. */
 export const RECOVERY_DEFAULTS = { maxRestarts: 3, windowMs: 60_000 } as const;
+/**
+ * Most threads tfjs's WASM backend can run: its module starts a pool of this many pthread
+ * workers. `createRuntime({ wasmThreads })` defaults to `navigator.hardwareConcurrency`, at most this.
+ */
+export const MAX_WASM_THREADS = 8;

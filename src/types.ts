@@ -47,6 +47,12 @@ export interface ModelInfo {
   outputs: TensorInfo[];
   /** The backend the model runs on. */
   backend: Backend;
+  /**
+   * CPU threads the backend computes on: on `wasm`, the size of tfjs's XNNPACK thread pool
+   * (`createRuntime({ wasmThreads })` where the page is cross-origin isolated, else 1); 1 on
+   * the other backends (`cpu` is single-threaded; `webgl` and `webgpu` compute on the GPU).
+   */
+  threads: number;
   /** Whether the graph needs `executeAsync` (control flow or dynamic-shape ops). */
   async: boolean;
   /** Bytes of weights as downloaded. */

@@ -26,6 +26,8 @@ function holdLock(name: string): Promise<void> {
 
 export class Engine implements EngineApi {
   private backend: Backend | undefined;
+  /** CPU threads the backend computes on (XNNPACK's pool on wasm, else 1). */
+  private threads = 1;
   private starting: Promise<Backend> | undefined;
   private gpu: GpuWatch | undefined;
   private readonly models = new Map<string, ServedModel>();
@@ -37,7 +39,8 @@ export class Engine implements EngineApi {
 
   init(opts: EngineInit): Promise<Backend> {
     this.starting ??= (async () => {
-      const backend = await startBackend(opts.backends, opts);
+      const { backend, threads } = await startBackend(opts.backends, opts);
+      this.threads = threads;
       this.gpu = new GpuWatch(backend);
       if (opts.lockName) await holdLock(opts.lockName);
       this.backend = backend;
@@ -83,7 +86,7 @@ export class Engine implements EngineApi {
       stopped();
       built = await buildModel(loaded.files, req.format);
       stopped();
-      served = new ServedModel(built, req, backend, loaded.fromCache, this.gpu);
+      served = new ServedModel(built, req, { backend, threads: this.threads }, loaded.fromCache, this.gpu);
       // Only a model that builds is cached; the write runs beside the warmup.
       storing = loaded.persist();
       if (req.warmup) await served.warmup();

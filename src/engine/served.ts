@@ -61,7 +61,7 @@ export class ServedModel {
   constructor(
     readonly built: BuiltModel,
     private readonly req: LoadRequest,
-    backend: Backend,
+    { backend, threads }: { backend: Backend; threads: number },
     fromCache: boolean,
     private readonly gpu?: GpuWatch,
   ) {
@@ -72,6 +72,7 @@ export class ServedModel {
       inputs: built.inputs,
       outputs: built.outputs,
       backend,
+      threads,
       async: built.async,
       bytes: built.weightBytes,
       fromCache,

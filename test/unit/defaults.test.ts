@@ -35,4 +35,10 @@ describe('documented defaults equal the code\'s', () => {
     expect(docOf(supervisor, 'maxRestarts')).toContain(`Default ${D.RECOVERY_DEFAULTS.maxRestarts}.`);
     expect(docOf(supervisor, 'windowMs')).toContain(`Default ${num(D.RECOVERY_DEFAULTS.windowMs)}.`);
   });
+
+  it('wasm threads', () => {
+    const doc = docOf(runtime, 'wasmThreads');
+    expect(doc).toContain(`Default \`navigator.hardwareConcurrency\`, at most ${D.MAX_WASM_THREADS}`);
+    expect(doc).toContain(`from 1 to ${D.MAX_WASM_THREADS}`);
+  });
 });
