@@ -21,3 +21,8 @@ export const RECOVERY_DEFAULTS = { maxRestarts: 3, windowMs: 60_000 } as const;
  * workers. `createRuntime({ wasmThreads })` defaults to `navigator.hardwareConcurrency`, at most this.
  */
 export const MAX_WASM_THREADS = 8;
+/**
+ * On WebGL and WebGPU, batch buckets other than 1 are warmed (their shaders compiled) in the
+ * background, one at a time, once a model has had no request for this long (ms).
+ */
+export const BACKGROUND_WARMUP_IDLE_MS = 500;

@@ -172,7 +172,12 @@ export interface ModelSpec {
   promote?: boolean;
   /** Format of the model. Default: read from model.json. */
   format?: 'graph' | 'layers';
-  /** Run the model once per batch bucket at load so the first request is fast. Default true. */
+  /**
+   * Run the model once on batch 1 at load so the first request is fast. Default true. On
+   * WebGL and WebGPU, where each batch size compiles shaders of its own, the other batch
+   * buckets are then warmed in the background while the model is idle; a batch whose size
+   * is not warm yet just runs.
+   */
   warmup?: boolean;
   preprocess?: PreprocessSpec;
   postprocess?: PostprocessSpec;
@@ -278,6 +283,11 @@ export interface ModelStats {
   throughputPerSec: number;
   /** Requests waiting right now. */
   queued: number;
+  /**
+   * Batch sizes run at least once, ascending (warm: on WebGL and WebGPU their shaders are
+   * compiled). Batch 1 is warmed at load; on GPU backends the others follow in the background.
+   */
+  warmBatchSizes: number[];
 }
 
 /** A model held by a runtime. */

@@ -86,7 +86,7 @@ export class Engine implements EngineApi {
       stopped();
       built = await buildModel(loaded.files, req.format);
       stopped();
-      served = new ServedModel(built, req, { backend, threads: this.threads }, loaded.fromCache, this.gpu);
+      served = new ServedModel(built, req, { backend, threads: this.threads, engineBusy: () => this.busy() }, loaded.fromCache, this.gpu);
       // Only a model that builds is cached; the write runs beside the warmup.
       storing = loaded.persist();
       if (req.warmup) await served.warmup();
@@ -103,6 +103,13 @@ export class Engine implements EngineApi {
     }
     this.models.set(req.id, served);
     return served.info;
+  }
+
+  /** Whether a load or a call to any model is under way (background warm-ups wait for none). */
+  private busy(): boolean {
+    if (this.loads.size > 0) return true;
+    for (const m of this.models.values()) if (m.busy) return true;
+    return false;
   }
 
   private async track<T>(requestId: number, work: () => Promise<T>): Promise<T> {

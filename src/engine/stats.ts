@@ -56,7 +56,7 @@ export class StatsWindow {
     this.batches.set(size, (this.batches.get(size) ?? 0) + 1);
   }
 
-  snapshot(queued: number): ModelStats {
+  snapshot(queued: number): Omit<ModelStats, 'warmBatchSizes'> {
     const now = this.now();
     const recent = this.samples.filter((s) => now - s.at <= this.throughputWindowMs);
     const oldest = recent.reduce((m, s) => Math.min(m, s.at), now);
