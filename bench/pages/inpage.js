@@ -9,9 +9,9 @@ let runtime;
 
 const adapter = {
   kind: 'inpage',
-  async init({ backend, worker = true }) {
+  async init({ backend, worker = true, threads }) {
     const { createRuntime } = await import(`${dist}inpage.mjs`);
-    runtime = await createRuntime({ backends: [backend], worker });
+    runtime = await createRuntime({ backends: [backend], worker, ...(threads ? { wasmThreads: threads } : {}) });
     window.runtime = runtime;
     return runtime.backend;
   },
@@ -26,6 +26,8 @@ const adapter = {
   },
   memory: () => runtime.memory(),
   stats: (key) => models.get(key).stats(),
+  /** Threads the model's backend computes on (`model.info.threads`). */
+  threads: (key) => models.get(key).info.threads,
 };
 
 window.bench = makeBench(adapter);
