@@ -35,7 +35,8 @@ export interface RuntimeOptions {
    * or `credentialless`), where tfjs loads its threaded build; elsewhere WASM runs one thread.
    * `model.info.threads` says how many run. A whole number from 1 to 8 (tfjs's pool).
    * Default `navigator.hardwareConcurrency`, at most 8 (not tfjs's own `hardwareConcurrency / 2`:
-   * the engine's worker has the cores to itself).
+   * the engine's worker has the cores to itself). With `worker: false`, runtimes on one page
+   * share tfjs: one started while another serves on wasm gets that one's thread count.
    * @example const runtime = await createRuntime({ backends: ['wasm'], wasmThreads: 2 });
    */
   wasmThreads?: number;

@@ -63,8 +63,15 @@ export function defaultWasmThreads(): number {
   return Math.min(Math.max(1, cores), MAX_WASM_THREADS);
 }
 
-/** The XNNPACK thread count of the wasm backend started in this global scope, if any. */
-let wasmThreadsRunning: number | undefined;
+/** The thread count the wasm backend of this global scope was started with, if any. */
+let wasmThreadsAsked: number | undefined;
+/** Engines of this global scope serving on wasm (several with `worker: false` on one page). */
+let wasmEngines = 0;
+
+/** An engine that served on wasm has shut down. */
+export function releaseWasm(): void {
+  wasmEngines = Math.max(0, wasmEngines - 1);
+}
 
 /**
  * Starts tfjs's wasm backend with `threads` threads (they run only where SharedArrayBuffer
@@ -75,9 +82,10 @@ let wasmThreadsRunning: number | undefined;
  * twice the count asked for, then is left as it was.
  */
 async function startWasm(threads: number): Promise<boolean> {
-  // A wasm backend already started here with another count (a second runtime with
-  // `worker: false`) is replaced: its pool is sized once, at start.
-  if (wasmThreadsRunning !== undefined && wasmThreadsRunning !== threads && tf.findBackend('wasm')) {
+  // A wasm backend started here before with another count (an earlier runtime with
+  // `worker: false`) is replaced, as its pool is sized once, at start; not while another
+  // engine still serves on it: then the new one shares it, and its thread count.
+  if (wasmThreadsAsked !== undefined && wasmThreadsAsked !== threads && wasmEngines === 0 && tf.findBackend('wasm')) {
     const factory = tf.findBackendFactory('wasm');
     if (factory) {
       tf.removeBackend('wasm');
@@ -90,7 +98,10 @@ async function startWasm(threads: number): Promise<boolean> {
   if (lift) Object.defineProperty(nav, 'hardwareConcurrency', { value: threads * 2, configurable: true, enumerable: true });
   try {
     const ok = await tf.setBackend('wasm');
-    if (ok) wasmThreadsRunning = getThreadsCount();
+    if (ok) {
+      if (wasmEngines === 0) wasmThreadsAsked = threads;
+      wasmEngines++;
+    }
     return ok;
   } finally {
     // The own property shadowed the prototype's getter; deleting it brings the real value back.

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InpageError, InputError, RequestError, disposedError, toInpageError, withContext } from '../errors.js';
 import type { EngineApi, EngineInit, EngineLoss, LoadRequest, WireInput, WirePredictRequest, WireRequest } from '../protocol.js';
 import type { Backend, LoadProgress, MemoryInfo, ModelInfo, ModelStats, Prediction, TensorData } from '../types.js';
-import { startBackend } from './backends.js';
+import { releaseWasm, startBackend } from './backends.js';
 import { loadModelFiles } from './files.js';
 import { GpuWatch } from './gpu-watch.js';
 import { buildModel } from './loader.js';
@@ -176,6 +176,7 @@ export class Engine implements EngineApi {
   async shutdown(): Promise<void> {
     if (this.shut) return;
     this.shut = true;
+    if (this.backend === 'wasm') releaseWasm();
     this.gpu?.stop();
     for (const load of this.loads.values()) load.abort(disposedError('The runtime'));
     const all = [...this.models.values()];

@@ -159,7 +159,11 @@ export class ServedModel {
     const inputs: Record<string, tf.Tensor> = {};
     for (const i of this.info.inputs) {
       const shape = (i.shape as (number | null)[]).map((d, k) => (k === 0 && d === null ? n : (d as number)));
-      inputs[i.name] = tf.zeros(shape, i.dtype === 'int32' ? 'int32' : i.dtype === 'bool' ? 'bool' : 'float32');
+      const dtype = i.dtype === 'int32' ? 'int32' : i.dtype === 'bool' ? 'bool' : 'float32';
+      const size = shapeSize(shape);
+      // Zeros from an array, as requests bring their inputs: on GPU backends the upload's own
+      // shaders compile here too, not in the first request.
+      inputs[i.name] = tf.tensor(dtype === 'float32' ? new Float32Array(size) : dtype === 'int32' ? new Int32Array(size) : new Uint8Array(size), shape, dtype);
     }
     let outs: tf.Tensor[] = [];
     try {

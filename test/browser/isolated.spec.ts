@@ -126,3 +126,25 @@ test('wasmThreads that is not a whole number >= 1 fails with INPUT_INVALID', asy
     expect(e.message).toContain('wasmThreads');
   }
 });
+
+test('worker: false, two runtimes on one page: the second shares the running wasm backend and its threads; both answer', async ({ page }) => {
+  await openHarness(page, REQUIRE_CORP);
+  const r = await page.evaluate(async ({ c }) => {
+    const w = window as any;
+    const feed = () => Object.fromEntries(Object.entries(c.feed).map(([k, s]) => [k, w.seeded(s)]));
+    const a = await w.inpage.createRuntime({ backends: ['wasm'], worker: false, wasmThreads: 1 });
+    const ma = await a.load({ url: c.url, name: 'a' });
+    const before = w.plain(await ma.run(feed()));
+    const b = await w.inpage.createRuntime({ backends: ['wasm'], worker: false, wasmThreads: 2 });
+    const mb = await b.load({ url: c.url, name: 'b' });
+    const fromB = w.plain(await mb.run(feed()));
+    const after = w.plain(await ma.run(feed()));
+    const threads = [ma.info.threads, mb.info.threads];
+    await b.terminate();
+    await a.terminate();
+    return { before, fromB, after, threads };
+  }, { c: emotion });
+  expect(r.threads, 'threads of a and b').toEqual([1, 1]);
+  expectClose(r.after, r.before, 'wasm', 'a after b started');
+  expectClose(r.fromB, r.before, 'wasm', 'b');
+});
