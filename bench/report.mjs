@@ -258,15 +258,17 @@ export function renderReport(data) {
       const t = r.threads;
       return [r.model, `${r.rounds} × ${r.n}`, `${t.plain} / ${t.isolated} / ${t.rawIsolated}`,
         `${ms(s.plain.p50)} / ${ms(s.plain.p95)}`, `${ms(s.isolated.p50)} / ${ms(s.isolated.p95)}`, `${ms(s.rawIsolated.p50)} / ${ms(s.rawIsolated.p95)}`,
+        s.isolatedOneThread ? `${ms(s.isolatedOneThread.p50)} (${fmt(s.isolatedOneThread.ratioP50, 3)})` : '–',
         `${fmt(s.isolatedOverPlain, 3)} ${pf(s.isolatedOverPlain <= GOALS.threadsIsolatedOverPlain)}`,
         `${fmt(s.isolatedOverRaw, 3)} ${pf(s.isolatedOverRaw <= GOALS.threadsInpageOverRaw && t.isolated === t.rawIsolated)}`];
     });
     parts.push('### 8. WASM threads: a cross-origin-isolated page vs a plain one\n\n' +
       `Sequential \`run\` on wasm, inpage in its worker with its default \`wasmThreads\` (the cores) on a page served with COOP \`same-origin\` and COEP ` +
       `\`${data.threads[0].coep}\` (tfjs loads its threaded-SIMD build there), on a plain page (SIMD, one thread), and raw tfjs on an isolated page with ` +
-      'the same thread count (`setThreadsCount`, with tfjs\'s hardwareConcurrency / 2 cap lifted as inpage lifts it). The three pages are open side by side ' +
+      'the same thread count (`setThreadsCount`, with tfjs\'s hardwareConcurrency / 2 cap lifted as inpage lifts it); also inpage isolated with `wasmThreads: 1` ' +
+      '(the threaded build\'s own cost, without a second thread). The pages are open side by side ' +
       'and measured in alternated rounds; ms p50 / p95 and paired p50 ratios as in table 1. Threads as each side reports them (`model.info.threads`, `tf.wasm.getThreadsCount()`).\n\n' +
-      table(['model', 'rounds × n', 'threads plain / isolated / raw', 'not isolated p50 / p95', 'isolated p50 / p95', 'raw isolated p50 / p95',
+      table(['model', 'rounds × n', 'threads plain / isolated / raw', 'not isolated p50 / p95', 'isolated p50 / p95', 'raw isolated p50 / p95', 'isolated, 1 thread p50 (/ not isolated)',
         `isolated / not ≤ ${GOALS.threadsIsolatedOverPlain}`, `inpage / raw ≤ ${GOALS.threadsInpageOverRaw}`], rows));
   }
 

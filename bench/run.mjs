@@ -627,17 +627,20 @@ async function sectionThreads(ctx, plan) {
       plain: await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors),
       isolated: await openPage(context, `${ctx.url}${iso}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors),
       rawIsolated: await openPage(context, `${ctx.url}${iso}/bench/pages/raw.html`, ctx.errors),
+      // Where the time goes: the threaded build on one thread (its own cost, without a second thread).
+      isolatedOneThread: await openPage(context, `${ctx.url}${iso}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors),
     };
     const isolation = {};
     for (const [name, page] of Object.entries(sides)) isolation[name] = await page.evaluate(() => globalThis.crossOriginIsolated);
-    if (!isolation.isolated || !isolation.rawIsolated || isolation.plain) throw new Error(`threads: pages not isolated as planned: ${JSON.stringify(isolation)}`);
+    if (isolation.plain || Object.entries(isolation).some(([k, v]) => k !== 'plain' && !v)) throw new Error(`threads: pages not isolated as planned: ${JSON.stringify(isolation)}`);
     await call(sides.plain, 'init', { backend: 'wasm', worker: true });
     await call(sides.isolated, 'init', { backend: 'wasm', worker: true });
+    await call(sides.isolatedOneThread, 'init', { backend: 'wasm', worker: true, threads: 1 });
     for (const [modelName, counts] of Object.entries(p.models)) {
       const m = modelFor(modelName);
       const key = `threads-${modelName}`;
       const threads = {};
-      for (const name of ['plain', 'isolated']) {
+      for (const name of ['plain', 'isolated', 'isolatedOneThread']) {
         await call(sides[name], 'load', key, { url: m.url });
         threads[name] = await call(sides[name], 'threads', key);
       }
@@ -645,7 +648,7 @@ async function sectionThreads(ctx, plan) {
       if (!results.length) await call(sides.rawIsolated, 'init', { backend: 'wasm', threads: threads.isolated });
       await call(sides.rawIsolated, 'load', key, { url: m.url, format: m.format, warmupShape: m.shape });
       threads.rawIsolated = await call(sides.rawIsolated, 'threads', key);
-      log(`threads: wasm ${modelName}, threads plain ${threads.plain} / isolated ${threads.isolated} / raw isolated ${threads.rawIsolated}, ${counts.rounds} rounds of ${counts.n}`);
+      log(`threads: wasm ${modelName}, threads plain ${threads.plain} / isolated ${threads.isolated} / raw isolated ${threads.rawIsolated} / ${threads.isolatedOneThread}, ${counts.rounds} rounds of ${counts.n}`);
       for (const page of Object.values(sides)) await call(page, 'seq', key, { n: 2, shape: m.shape });
       const rounds = await alternatedRounds(sides, key, counts, m.shape);
       const summary = pairedSummary(rounds, 'plain');
@@ -653,7 +656,8 @@ async function sectionThreads(ctx, plan) {
       summary.isolatedOverRaw = median(ratios(rounds.isolated.p50, rounds.rawIsolated.p50));
       results.push({ backend: 'wasm', model: modelName, about: m.about, coep: p.coep, n: counts.n, rounds: counts.rounds, threads, perRound: rounds, summary });
       log(`  p50 plain ${round(summary.plain.p50)} ms, isolated ${round(summary.isolated.p50)} ms (x${round(summary.isolatedOverPlain, 3)}), ` +
-        `raw isolated ${round(summary.rawIsolated.p50)} ms (inpage / raw x${round(summary.isolatedOverRaw, 3)})`);
+        `raw isolated ${round(summary.rawIsolated.p50)} ms (inpage / raw x${round(summary.isolatedOverRaw, 3)}), ` +
+        `isolated on 1 thread ${round(summary.isolatedOneThread.p50)} ms (x${round(summary.isolatedOneThread.ratioP50, 3)})`);
     }
   } finally {
     await context.close();
