@@ -77,6 +77,9 @@ test('loads the demo model with a progress bar and shows the backend', async () 
   await page.goto(`${server.url}/examples/demo/?backend=wasm`);
   await waitReady('wasm');
   expect(await page.evaluate(() => globalThis.crossOriginIsolated), 'the demo page is cross-origin isolated').toBe(true);
+  // Isolated, WASM runs a thread a core (tfjs's pool holds 8 at most).
+  const threads = await page.evaluate(() => Math.min(navigator.hardwareConcurrency, 8));
+  await expect(page.locator('#f-backend')).toContainText(`wasm · ${threads} thread${threads === 1 ? '' : 's'}`);
   // The progress bar saw the whole download (bytes loaded = bytes in total).
   const last = (await page.getByTestId('load-progress').getAttribute('data-last'))!.split('/').map(Number);
   expect(last[1]).toBeGreaterThan(100_000);
