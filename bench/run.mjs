@@ -4,7 +4,7 @@
 //   node bench/run.mjs            full run (~15 min on 2 cores): bench/results/latest.json + BENCHMARKS.md
 //   node bench/run.mjs --smoke    tiny counts, wasm only, < 60 s: bench/results/smoke.json; exits 1 on any error
 //   node bench/run.mjs --report   re-renders BENCHMARKS.md from bench/results/latest.json
-//   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold,recovery,shadow,regret  --backends=wasm,cpu,webgl,webgpu  --out=FILE
+//   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold,recovery,shadow,threads,gpuLoad,regret,replicas  --backends=wasm,cpu,webgl,webgpu  --out=FILE
 //            --merge: keep the other sections of bench/results/latest.json (a partial rerun)
 //
 // Needs a built dist/ (npm run build). The run copies dist/ aside first, so a rebuild
@@ -16,7 +16,7 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { startServer } from '../scripts/serve.mjs';
+import { ISOLATED_PREFIX, startServer } from '../scripts/serve.mjs';
 import { call, callPeer, launch, openPage, startCachingProxy, throttle, traceMainThread } from './lib/browser.mjs';
 import { diffs, median, quantile, ratios, round } from './lib/stats.mjs';
 import { renderReport, writeReport } from './report.mjs';
@@ -69,6 +69,12 @@ const FULL = {
     { model: 'emotion', rounds: 5, n: { default: 10, wasm: 10, cpu: 4, webgl: 3, webgpu: 2 } },
     { model: 'mobilefacenet', rounds: 3, n: { default: 5, wasm: 5, cpu: 1, webgl: 1, webgpu: 1 } },
   ],
+  threads: { coep: 'require-corp', models: { mobilefacenet: { n: 3, rounds: 12 }, mobilenetV2: { n: 2, rounds: 8 } } },
+  gpuLoad: [
+    { backend: 'webgl', model: 'emotion', reps: 4 },
+    { backend: 'webgl', model: 'mobilefacenet', reps: 3 },
+    { backend: 'webgpu', model: 'emotion', reps: 3 },
+  ],
 };
 
 /** The smoke run: every section once with tiny counts, on wasm. */
@@ -84,10 +90,12 @@ const SMOKE = {
   peer: [{ backend: 'wasm', n: 2, rounds: 1 }],
   recovery: [{ fault: 'worker-kill', backend: 'wasm', model: 'emotion', cache: true, reps: 1 }],
   shadow: [{ backend: 'wasm', model: 'emotion', n: 3, rounds: 2 }],
+  threads: { coep: 'require-corp', models: { emotion: { n: 2, rounds: 1 } } },
+  gpuLoad: [{ backend: 'webgl', model: 'emotion', reps: 1 }],
   regret: [{ model: 'emotion', rounds: 1, n: { default: 2, wasm: 2 }, backends: ['wasm'] }],
 };
 
-const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold', 'recovery', 'shadow', 'regret'];
+const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold', 'recovery', 'shadow', 'threads', 'gpuLoad', 'regret'];
 
 function log(...a) {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -182,6 +190,22 @@ function pairedSummary(rounds, base) {
   return summary;
 }
 
+/**
+ * Sequential `run`s of model `key` on each page in turn, `counts.rounds` rounds of
+ * `counts.n`: per side, each round's p50 and every latency.
+ */
+async function alternatedRounds(sides, key, counts, shape) {
+  const rounds = Object.fromEntries(Object.keys(sides).map((k) => [k, { p50: [], all: [] }]));
+  for (let r = 0; r < counts.rounds; r++) {
+    for (const [name, page] of Object.entries(sides)) {
+      const lat = await call(page, 'seq', key, { n: counts.n, shape });
+      rounds[name].p50.push(quantile(lat, 0.5));
+      rounds[name].all.push(...lat);
+    }
+  }
+  return rounds;
+}
+
 // ---------------------------------------------------------------------------------------
 // Sections. Each returns plain data for latest.json; `ctx` holds the browser and server.
 
@@ -222,14 +246,7 @@ async function sectionOverhead(ctx, plan) {
           loadMs[name] = round((await call(page, 'load', modelName, spec)).loadMs, 0);
           await call(page, 'seq', modelName, { n: 2, shape: m.shape });
         }
-        const rounds = Object.fromEntries(Object.keys(sides).map((k) => [k, { p50: [], all: [] }]));
-        for (let r = 0; r < counts.rounds; r++) {
-          for (const [name, page] of Object.entries(sides)) {
-            const lat = await call(page, 'seq', modelName, { n: counts.n, shape: m.shape });
-            rounds[name].p50.push(quantile(lat, 0.5));
-            rounds[name].all.push(...lat);
-          }
-        }
+        const rounds = await alternatedRounds(sides, modelName, counts, m.shape);
         const summary = pairedSummary(rounds, 'raw');
         results.push({ backend: p.backend, backendsUsed: used, model: modelName, n: counts.n, rounds: counts.rounds, loadMs, perRound: rounds, summary });
         log(`  p50 raw ${round(summary.raw.p50)} ms, worker ${round(summary.worker.p50)} ms (x${round(summary.worker.ratioP50, 3)})` +
@@ -680,6 +697,113 @@ async function sectionRecovery(ctx, plan) {
   return out;
 }
 
+/** A model of the threads and gpuLoad sections: the human-models ones, or nsfwjs's MobileNetV2. */
+function modelFor(name) {
+  if (name === 'mobilenetV2') {
+    return { url: extractNsfwModel(), format: 'layers', shape: [1, 224, 224, 3], about: "MobileNetV2 (nsfwjs's, layers, 224x224x3)" };
+  }
+  return { ...MODELS[name], format: 'graph' };
+}
+
+/**
+ * WASM threads: inpage on a cross-origin-isolated page (its default `wasmThreads`: the
+ * cores) vs inpage on a plain page (one thread), and vs raw tfjs on an isolated page with
+ * the same thread count (tfjs's hardwareConcurrency / 2 cap lifted). Sequential `run`,
+ * alternated rounds, the three pages open side by side.
+ */
+async function sectionThreads(ctx, plan) {
+  const p = plan.threads;
+  if (!ctx.backends.includes('wasm')) return null;
+  const iso = `${ISOLATED_PREFIX}${p.coep}`;
+  const context = await ctx.browser.newContext();
+  const results = [];
+  try {
+    const sides = {
+      plain: await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors),
+      isolated: await openPage(context, `${ctx.url}${iso}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors),
+      rawIsolated: await openPage(context, `${ctx.url}${iso}/bench/pages/raw.html`, ctx.errors),
+      // Where the time goes: the threaded build on one thread (its own cost, without a second thread).
+      isolatedOneThread: await openPage(context, `${ctx.url}${iso}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors),
+    };
+    const isolation = {};
+    for (const [name, page] of Object.entries(sides)) isolation[name] = await page.evaluate(() => globalThis.crossOriginIsolated);
+    if (isolation.plain || Object.entries(isolation).some(([k, v]) => k !== 'plain' && !v)) throw new Error(`threads: pages not isolated as planned: ${JSON.stringify(isolation)}`);
+    await call(sides.plain, 'init', { backend: 'wasm', worker: true });
+    await call(sides.isolated, 'init', { backend: 'wasm', worker: true });
+    await call(sides.isolatedOneThread, 'init', { backend: 'wasm', worker: true, threads: 1 });
+    for (const [modelName, counts] of Object.entries(p.models)) {
+      const m = modelFor(modelName);
+      const key = `threads-${modelName}`;
+      const threads = {};
+      for (const name of ['plain', 'isolated', 'isolatedOneThread']) {
+        await call(sides[name], 'load', key, { url: m.url });
+        threads[name] = await call(sides[name], 'threads', key);
+      }
+      // raw tfjs starts its backend with the thread count inpage runs (once per page).
+      if (!results.length) await call(sides.rawIsolated, 'init', { backend: 'wasm', threads: threads.isolated });
+      await call(sides.rawIsolated, 'load', key, { url: m.url, format: m.format, warmupShape: m.shape });
+      threads.rawIsolated = await call(sides.rawIsolated, 'threads', key);
+      log(`threads: wasm ${modelName}, threads plain ${threads.plain} / isolated ${threads.isolated} / raw isolated ${threads.rawIsolated} / ${threads.isolatedOneThread}, ${counts.rounds} rounds of ${counts.n}`);
+      for (const page of Object.values(sides)) await call(page, 'seq', key, { n: 2, shape: m.shape });
+      const rounds = await alternatedRounds(sides, key, counts, m.shape);
+      const summary = pairedSummary(rounds, 'plain');
+      summary.isolatedOverPlain = summary.isolated.ratioP50;
+      summary.isolatedOverRaw = median(ratios(rounds.isolated.p50, rounds.rawIsolated.p50));
+      results.push({ backend: 'wasm', model: modelName, about: m.about, coep: p.coep, n: counts.n, rounds: counts.rounds, threads, perRound: rounds, summary });
+      log(`  p50 plain ${round(summary.plain.p50)} ms, isolated ${round(summary.isolated.p50)} ms (x${round(summary.isolatedOverPlain, 3)}), ` +
+        `raw isolated ${round(summary.rawIsolated.p50)} ms (inpage / raw x${round(summary.isolatedOverRaw, 3)}), ` +
+        `isolated on 1 thread ${round(summary.isolatedOneThread.p50)} ms (x${round(summary.isolatedOneThread.ratioP50, 3)})`);
+    }
+  } finally {
+    await context.close();
+  }
+  return results;
+}
+
+/**
+ * GPU load: from `load` to the first answer, inpage (its defaults: warm-up of batch 1, the
+ * other batch sizes later in the background) vs raw tfjs (loadGraphModel, then the first
+ * run, which compiles its shaders). Each repetition opens both pages in a fresh browser
+ * context, in alternating order; the backend is started before the clock.
+ */
+async function sectionGpuLoad(ctx, plan) {
+  const results = [];
+  for (const p of plan.gpuLoad) {
+    if (!ctx.backends.includes(p.backend)) continue;
+    const m = modelFor(p.model);
+    log(`gpu load: ${p.backend} ${p.model}, ${p.reps} reps`);
+    const reps = [];
+    for (let rep = 0; rep < p.reps; rep++) {
+      const order = rep % 2 === 0 ? ['raw', 'inpage'] : ['inpage', 'raw'];
+      const one = {};
+      for (const side of order) {
+        const context = await ctx.browser.newContext();
+        try {
+          const url = side === 'raw' ? `${ctx.url}/bench/pages/raw.html` : `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`;
+          const page = await openPage(context, url, ctx.errors);
+          await call(page, 'init', { backend: p.backend, worker: true });
+          const spec = side === 'raw' ? { url: m.url, format: m.format } : { url: m.url };
+          one[side] = await call(page, 'loadAndRun', 'm', spec, m.shape);
+        } finally {
+          await context.close();
+        }
+      }
+      one.ratio = one.inpage.totalMs / one.raw.totalMs;
+      log(`  rep ${rep + 1}: raw ${round(one.raw.totalMs, 0)} ms (load ${round(one.raw.loadMs, 0)} + first run ${round(one.raw.firstRunMs, 0)}), ` +
+        `inpage ${round(one.inpage.totalMs, 0)} ms (load ${round(one.inpage.loadMs, 0)} + first run ${round(one.inpage.firstRunMs, 0)}): x${round(one.ratio, 2)}`);
+      reps.push(one);
+    }
+    results.push({
+      backend: p.backend, model: p.model, reps,
+      rawMs: median(reps.map((r) => r.raw.totalMs)), inpageMs: median(reps.map((r) => r.inpage.totalMs)),
+      inpageLoadMs: median(reps.map((r) => r.inpage.loadMs)), inpageFirstRunMs: median(reps.map((r) => r.inpage.firstRunMs)),
+      rawLoadMs: median(reps.map((r) => r.raw.loadMs)), rawFirstRunMs: median(reps.map((r) => r.raw.firstRunMs)),
+      ratio: median(reps.map((r) => r.ratio)),
+    });
+  }
+  return results;
+}
+
 async function main() {
   const resultsDir = join(here, 'results');
   if (flag('report')) {
@@ -715,7 +839,8 @@ async function main() {
   log(`${smoke ? 'smoke run' : 'full run'} on ${data.meta.machine.cores} cores (${data.meta.machine.cpuModel}), ${data.meta.browser}; load average ${data.meta.loadAverageStart.join(' ')}`);
   const runners = {
     size: sectionSize, overhead: sectionOverhead, main: sectionMain, batchCost: sectionBatchCost, batching: sectionBatching,
-    memory: sectionMemory, peer: sectionPeer, cold: sectionCold, recovery: sectionRecovery, shadow: sectionShadow, regret: sectionRegret,
+    memory: sectionMemory, peer: sectionPeer, cold: sectionCold, recovery: sectionRecovery, shadow: sectionShadow,
+    threads: sectionThreads, gpuLoad: sectionGpuLoad, regret: sectionRegret,
   };
   try {
     for (const name of SECTIONS) {

@@ -4,6 +4,12 @@
 //
 //   PORT=9000 npm run demo      another port (default 8080; 0 picks a free one)
 //   npm run demo -- --no-build  serve dist/ as it is
+//   npm run demo -- --coep=credentialless   isolate with COEP credentialless instead
+//   npm run demo -- --no-isolation          serve without COOP/COEP
+//
+// The page is served cross-origin isolated (Cross-Origin-Opener-Policy: same-origin,
+// Cross-Origin-Embedder-Policy: require-corp), so tfjs's WASM backend runs its threaded
+// build (`wasmThreads`), as a site that sends these headers would.
 //
 // The demo model is committed (examples/demo/model*/, made by scripts/train-demo.mjs),
 // so nothing else is built. The page registers its service worker at
@@ -13,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer } from './serve.mjs';
+import { ISOLATION_MODES, startServer } from './serve.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
@@ -63,14 +69,23 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`PORT must be a port number (0-65535), got ${process.env.PORT}`);
   process.exit(2);
 }
+const coep = args.find((a) => a.startsWith('--coep='))?.slice('--coep='.length) ?? 'require-corp';
+if (!ISOLATION_MODES.includes(coep)) {
+  console.error(`--coep must be one of ${ISOLATION_MODES.join(', ')}, got ${coep}`);
+  process.exit(2);
+}
+const isolation = args.includes('--no-isolation') ? undefined : coep;
 let srv;
 try {
-  srv = await startServer({ root, port, host: '127.0.0.1' });
+  srv = await startServer({ root, port, host: '127.0.0.1', isolation });
 } catch (e) {
   console.error(e.code === 'EADDRINUSE' ? `Port ${port} is in use; try PORT=${port + 1} npm run demo` : e.message);
   process.exit(1);
 }
 console.log(`inpage demo: ${srv.url}/examples/demo/`);
+console.log(isolation
+  ? `  cross-origin isolated (COOP same-origin, COEP ${isolation}): WASM runs threaded; --no-isolation turns this off`
+  : '  not cross-origin isolated (--no-isolation): WASM runs one thread');
 console.log(`  smallest page: ${srv.url}/examples/basic/`);
 console.log('  Ctrl+C stops the server.');
 const stop = () => srv.close().then(() => process.exit(0));

@@ -30,17 +30,59 @@ export const mimeTypes = {
   '.ts': 'text/plain; charset=utf-8',
 };
 
+/** The two kinds of Cross-Origin-Embedder-Policy that make a page cross-origin isolated. */
+export const ISOLATION_MODES = ['require-corp', 'credentialless'];
+
+/** The path prefix that serves the rest of the path cross-origin isolated: `/__isolated/<mode>/`. */
+export const ISOLATED_PREFIX = '/__isolated/';
+
+/**
+ * Headers that make a document (and the workers it starts) cross-origin isolated, so that
+ * SharedArrayBuffer and tfjs's threaded WASM are available.
+ * @param {'require-corp' | 'credentialless'} mode the Cross-Origin-Embedder-Policy
+ */
+export function isolationHeaders(mode) {
+  return {
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': mode,
+    'Cross-Origin-Resource-Policy': 'same-origin',
+  };
+}
+
+/**
+ * Splits `/__isolated/<mode>/rest` into its mode and `/rest`; any other path has no mode.
+ * @param {string} path
+ * @returns {{ mode: string | undefined, path: string }}
+ */
+export function splitIsolated(path) {
+  if (!path.startsWith(ISOLATED_PREFIX)) return { mode: undefined, path };
+  const rest = path.slice(ISOLATED_PREFIX.length);
+  const slash = rest.indexOf('/');
+  const mode = slash < 0 ? rest : rest.slice(0, slash);
+  if (!ISOLATION_MODES.includes(mode)) return { mode: undefined, path };
+  return { mode, path: slash < 0 ? '/' : rest.slice(slash) };
+}
+
 /**
  * Starts a static server.
- * @param {{ root?: string, port?: number, host?: string, headers?: Record<string, string> }} [opts]
- *   root: folder served (default the repo root); port: 0 picks a free one; host: default 127.0.0.1;
- *   headers: added to every file served (e.g. COOP/COEP for a cross-origin isolated page)
+ * A path under `/__isolated/require-corp/` or `/__isolated/credentialless/` serves the same
+ * file with COOP/COEP headers ({@link isolationHeaders}), so one server has isolated and
+ * plain pages side by side. A worker script whose request comes from such a page (its
+ * Referer) gets the same headers, as a dedicated worker of an isolated page needs them.
+ * @param {{ root?: string, port?: number, host?: string, headers?: Record<string, string>, isolation?: 'require-corp' | 'credentialless' }} [opts]
+ *   root: folder served (default the repo root); port: 0 picks a free one; host: default
+ *   127.0.0.1; headers: added to every file served; isolation: serve every response with
+ *   these COOP/COEP headers (default none)
  * @returns {Promise<{ url: string, port: number, close: () => Promise<void> }>}
  * @example
  * const srv = await startServer({ root: '.' });
  * // fetch(`${srv.url}/dist/inpage.mjs`) ... await srv.close();
+ * // `${srv.url}/__isolated/require-corp/test/browser/pages/harness.html` is isolated
  */
-export async function startServer({ root = repoRoot, port = 0, host = '127.0.0.1', headers = {} } = {}) {
+export async function startServer({ root = repoRoot, port = 0, host = '127.0.0.1', headers = {}, isolation } = {}) {
+  if (isolation !== undefined && !ISOLATION_MODES.includes(isolation)) {
+    throw new Error(`isolation must be one of ${ISOLATION_MODES.join(', ')}, got ${isolation}`);
+  }
   const base = resolve(root);
   const server = createServer(async (req, res) => {
     const send = (status, body) => {
@@ -49,11 +91,15 @@ export async function startServer({ root = repoRoot, port = 0, host = '127.0.0.1
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
     let path;
+    let mode = isolation;
     try {
-      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      const split = splitIsolated(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+      path = split.path;
+      mode = split.mode ?? mode ?? refererIsolation(req.headers.referer, req.headers['sec-fetch-dest']);
     } catch {
       return send(400, 'bad request\n');
     }
+    const isolated = mode ? isolationHeaders(mode) : {};
     if (path.includes('\0')) return send(400, 'bad request\n');
     let file = resolve(join(base, path));
     // No directory traversal: the resolved file must stay under root.
@@ -62,7 +108,8 @@ export async function startServer({ root = repoRoot, port = 0, host = '127.0.0.1
       let st = await stat(file);
       if (st.isDirectory()) {
         if (!path.endsWith('/')) {
-          res.writeHead(301, { Location: `${path}/`, 'Cache-Control': 'no-store' });
+          const prefix = mode && req.url?.startsWith(ISOLATED_PREFIX) ? `${ISOLATED_PREFIX}${mode}` : '';
+          res.writeHead(301, { Location: `${prefix}${path}/`, 'Cache-Control': 'no-store' });
           return res.end();
         }
         file = join(file, 'index.html');
@@ -74,6 +121,7 @@ export async function startServer({ root = repoRoot, port = 0, host = '127.0.0.1
         'Content-Length': st.size,
         'Cache-Control': 'no-store',
         ...headers,
+        ...isolated,
       });
       if (req.method === 'HEAD') return res.end();
       createReadStream(file).on('error', () => res.destroy()).pipe(res);
@@ -97,6 +145,16 @@ export async function startServer({ root = repoRoot, port = 0, host = '127.0.0.1
   };
 }
 
+/** The isolation of a worker script requested by an isolated page: the mode in its Referer. */
+function refererIsolation(referer, dest) {
+  if (!referer || (dest !== 'worker' && dest !== 'sharedworker')) return undefined;
+  try {
+    return splitIsolated(new URL(referer).pathname).mode;
+  } catch {
+    return undefined;
+  }
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const opt = (name) => {
@@ -106,8 +164,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const port = Number(opt('--port') ?? process.env.PORT ?? 0);
   const host = opt('--host') ?? '127.0.0.1';
   const root = opt('--root') ?? repoRoot;
-  const srv = await startServer({ root, port, host });
-  console.log(`serving ${root} at ${srv.url}`);
+  const isolation = opt('--isolation');
+  const srv = await startServer({ root, port, host, isolation });
+  console.log(`serving ${root} at ${srv.url}${isolation ? ` (cross-origin isolated: COEP ${isolation})` : ''}`);
+  console.log(`  any path under ${srv.url}${ISOLATED_PREFIX}require-corp/ or .../credentialless/ is served isolated`);
   const stop = () => srv.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -24,3 +24,13 @@ export const DRIFT_ALARM_PSI = 0.25;
 export const DRIFT_MIN_SAMPLES = 30;
 /** `runtime.shadow`: shadow requests in flight at once; beyond it a request is not shadowed (counted as `skipped`). */
 export const SHADOW_MAX_IN_FLIGHT = 4;
+/**
+ * Most threads tfjs's WASM backend can run: its module starts a pool of this many pthread
+ * workers. `createRuntime({ wasmThreads })` defaults to `navigator.hardwareConcurrency`, at most this.
+ */
+export const MAX_WASM_THREADS = 8;
+/**
+ * On WebGL and WebGPU, batch buckets other than 1 are warmed (their shaders compiled) in the
+ * background, one at a time, once a model has had no request for this long (ms).
+ */
+export const BACKGROUND_WARMUP_IDLE_MS = 500;

@@ -14,6 +14,8 @@ export interface EngineInit {
   /** Folder (ending in `/`) holding the tfjs WASM binaries. */
   wasmPaths?: string;
   flags?: Record<string, boolean | number>;
+  /** Threads of tfjs's WASM backend (used where SharedArrayBuffer is); default from the cores. */
+  wasmThreads?: number;
   /**
    * A Web Lock the engine takes before `init` resolves and holds for its whole life. The
    * page waits for the same lock: it is granted the moment the worker is gone, however it

@@ -48,6 +48,12 @@ export interface ModelInfo {
   outputs: TensorInfo[];
   /** The backend the model runs on. */
   backend: Backend;
+  /**
+   * CPU threads the backend computes on: on `wasm`, the size of tfjs's XNNPACK thread pool
+   * (`createRuntime({ wasmThreads })` where the page is cross-origin isolated, else 1); 1 on
+   * the other backends (`cpu` is single-threaded; `webgl` and `webgpu` compute on the GPU).
+   */
+  threads: number;
   /** Whether the graph needs `executeAsync` (control flow or dynamic-shape ops). */
   async: boolean;
   /** Bytes of weights as downloaded. */
@@ -204,7 +210,12 @@ export interface ModelSpec {
   replicas?: number | 'auto';
   /** Format of the model. Default: read from model.json. */
   format?: 'graph' | 'layers';
-  /** Run the model once per batch bucket at load so the first request is fast. Default true. */
+  /**
+   * Run the model once on batch 1 at load so the first request is fast. Default true. On
+   * WebGL and WebGPU, where each batch size compiles shaders of its own, the other batch
+   * buckets are then warmed in the background while the model is idle; a batch whose size
+   * is not warm yet just runs.
+   */
   warmup?: boolean;
   preprocess?: PreprocessSpec;
   postprocess?: PostprocessSpec;
@@ -312,6 +323,11 @@ export interface ModelStats {
   throughputPerSec: number;
   /** Requests waiting right now. */
   queued: number;
+  /**
+   * Batch sizes run at least once, ascending (warm: on WebGL and WebGPU their shaders are
+   * compiled). Batch 1 is warmed at load; on GPU backends the others follow in the background.
+   */
+  warmBatchSizes: number[];
   /** Predictions in the window (`predict` and `predictBatch` answers; `run` and evaluation traffic are not counted). */
   predictions: number;
   /** Histogram of the top-1 confidence of the window's predictions: `bins[b]` counts [b/B, (b+1)/B), B = 10. */

@@ -154,6 +154,16 @@ export function makeBench(adapter) {
     load: (key, spec) => adapter.load(key, spec),
     memory: () => adapter.memory(),
     stats: (key) => (adapter.stats ? adapter.stats(key) : null),
+    threads: (key) => adapter.threads(key),
+    /** Load (build, warm-up) and the first run, timed together: what a page waits for before its first answer. */
+    loadAndRun: async (key, spec, shape) => {
+      const t0 = performance.now();
+      const loaded = await adapter.load(key, spec);
+      const t1 = performance.now();
+      await adapter.run(key, fresh(shape)(), shape);
+      const t2 = performance.now();
+      return { loadMs: t1 - t0, firstRunMs: t2 - t1, totalMs: t2 - t0, backend: loaded.backend };
+    },
     /** `n` sequential requests; latencies in ms. */
     seq: (key, { n, shape }) => sequential(n, fresh(shape), (d) => adapter.run(key, d, shape)),
     /** Closed-loop throughput with `concurrency` clients. */

@@ -9,10 +9,10 @@ let runtime;
 
 const adapter = {
   kind: 'inpage',
-  async init({ backend, worker = true }) {
+  async init({ backend, worker = true, threads }) {
     const { createRuntime } = await import(`${dist}inpage.mjs`);
     // No backend: the default (backends: 'auto').
-    runtime = await createRuntime(backend ? { backends: [backend], worker } : { worker });
+    runtime = await createRuntime({ ...(backend ? { backends: [backend] } : {}), worker, ...(threads ? { wasmThreads: threads } : {}) });
     window.runtime = runtime;
     return runtime.backend;
   },
@@ -27,6 +27,8 @@ const adapter = {
   },
   memory: () => runtime.memory(),
   stats: (key) => models.get(key).stats(),
+  /** Threads the model's backend computes on (`model.info.threads`). */
+  threads: (key) => models.get(key).info.threads,
 };
 
 window.bench = makeBench(adapter);

@@ -16,12 +16,24 @@ function execute(m, x) {
 
 const adapter = {
   kind: 'raw',
-  async init({ backend }) {
+  async init({ backend, threads }) {
     tf.wasm.setWasmPaths('/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
-    if (!(await tf.setBackend(backend))) throw new Error(`raw tfjs: backend ${backend} did not start`);
-    await tf.ready();
+    // `threads` (wasm, isolated pages): tfjs caps its pool at hardwareConcurrency / 2, read as
+    // its module starts, even under setThreadsCount; a developer who wants the count lifts
+    // the cap the same way inpage does, for the start only.
+    const lift = backend === 'wasm' && threads > Math.floor(navigator.hardwareConcurrency / 2);
+    if (backend === 'wasm' && threads) tf.wasm.setThreadsCount(threads);
+    if (lift) Object.defineProperty(navigator, 'hardwareConcurrency', { value: threads * 2, configurable: true });
+    try {
+      if (!(await tf.setBackend(backend))) throw new Error(`raw tfjs: backend ${backend} did not start`);
+      await tf.ready();
+    } finally {
+      if (lift) delete navigator.hardwareConcurrency;
+    }
     return tf.getBackend();
   },
+  /** Threads of the wasm backend's pool (1 elsewhere). */
+  threads: () => (tf.getBackend() === 'wasm' ? tf.wasm.getThreadsCount() : 1),
   async load(key, { url, format = 'graph', warmupShape }) {
     const t0 = performance.now();
     const model = format === 'layers' ? await tf.loadLayersModel(url) : await tf.loadGraphModel(url);

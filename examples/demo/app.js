@@ -366,7 +366,9 @@ async function loadWith(runtime, spec, labels) {
 function renderFacts(info, seconds) {
   const img = state.imageInput;
   $('#f-name').replaceChildren(`${info.name} (${info.format})`, el('div', { class: 'small muted', text: `version ${info.version}` }));
-  $('#f-backend').textContent = `${info.backend} · ${state.runtime?.worker ? 'in a Web Worker' : 'on the page'}`;
+  // On WASM, the threads it runs: more than one where the page is cross-origin isolated.
+  const threads = info.backend === 'wasm' ? ` · ${info.threads} thread${info.threads === 1 ? '' : 's'}` : '';
+  $('#f-backend').textContent = `${info.backend}${threads} · ${state.runtime?.worker ? 'in a Web Worker' : 'on the page'}`;
   $('#f-bytes').textContent = `${(info.bytes / 1024).toFixed(0)} KB`;
   $('#f-source').textContent = state.source === 'custom' ? 'your files' : info.fromCache ? 'inpage cache (IndexedDB)' : 'network';
   $('#f-time').textContent = seconds;

@@ -71,6 +71,8 @@ export function mergeStats(parts: ModelStats[], reference?: DriftReference): Mod
     confidence: { bins },
     abstainRate: predictions ? abstained / predictions : NaN,
     classCounts,
+    // Warm only where every replica has run it.
+    warmBatchSizes: (parts[0] as ModelStats).warmBatchSizes.filter((b) => parts.every((p) => p.warmBatchSizes.includes(b))),
     replicas: parts,
   };
   if (reference && predictions > 0) merged.drift = driftOf(reference, classCounts, bins, predictions);

@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import { InpageError, InputError, ModelLoadError, disposedError, toInpageError } from '../errors.js';
 import type { EngineApi, LoadRequest, WireInput } from '../protocol.js';
-import { DEFAULT_BACKENDS, DEFAULT_BATCHING, DEFAULT_MAX_QUEUE, STALL_TIMEOUT_MS } from '../defaults.js';
+import { DEFAULT_BACKENDS, DEFAULT_BATCHING, DEFAULT_MAX_QUEUE, MAX_WASM_THREADS, STALL_TIMEOUT_MS } from '../defaults.js';
 import { registerErrorHandler } from '../transfer.js';
 import type {
   Backend, BackendChoice, MemoryInfo, ModelInfo, ModelSpec, PromoteOptions, RegistryEntry, ShadowOptions, ShadowReport,
@@ -45,6 +45,17 @@ export interface RuntimeOptions {
   wasmPaths?: string;
   /** tfjs flags set before the backend starts, e.g. `{ WEBGL_PACK: false }`. */
   flags?: Record<string, boolean | number>;
+  /**
+   * Threads of the WASM backend. They run only on a cross-origin-isolated page (served with
+   * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`
+   * or `credentialless`), where tfjs loads its threaded build; elsewhere WASM runs one thread.
+   * `model.info.threads` says how many run. A whole number from 1 to 8 (tfjs's pool).
+   * Default `navigator.hardwareConcurrency`, at most 8 (not tfjs's own `hardwareConcurrency / 2`:
+   * the engine's worker has the cores to itself). With `worker: false`, runtimes on one page
+   * share tfjs: one started while another serves on wasm gets that one's thread count.
+   * @example const runtime = await createRuntime({ backends: ['wasm'], wasmThreads: 2 });
+   */
+  wasmThreads?: number;
   /**
    * Transfer input buffers to the worker instead of copying them (default false). Zero-copy,
    * but the caller's typed arrays are detached after `run`/`predict`, and a request whose
@@ -375,7 +386,15 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const adapters: Adapters | undefined = asked === 'auto' ? await describeAdapters() : undefined;
   const backends = adapters ? autoLadder(adapters) : (asked as Backend[]);
   const useWorker = options.worker ?? true;
-  const init: Init = { ...(options.wasmPaths ? { wasmPaths: options.wasmPaths } : {}), ...(options.flags ? { flags: options.flags } : {}) };
+  const { wasmThreads } = options;
+  if (wasmThreads !== undefined && !(Number.isInteger(wasmThreads) && wasmThreads >= 1 && wasmThreads <= MAX_WASM_THREADS)) {
+    throw new InputError(`wasmThreads must be a whole number from 1 to ${MAX_WASM_THREADS}, got ${String(wasmThreads)}`);
+  }
+  const init: Init = {
+    ...(options.wasmPaths ? { wasmPaths: options.wasmPaths } : {}),
+    ...(options.flags ? { flags: options.flags } : {}),
+    ...(wasmThreads !== undefined ? { wasmThreads } : {}),
+  };
   let start: Starter;
   if (useWorker) {
     if (typeof Worker === 'undefined') throw new InpageError('WORKER_FAILED', 'Web Workers are not available here; pass worker: false');
@@ -499,8 +518,7 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
 
   /** Loads the model in n - 1 more engines; on any failure the model is disposed everywhere and the load rejects. */
   private async replicate<S extends ModelSchema>(handle: ModelHandle<S>, spec: ModelSpec, replicas: number | 'auto'): Promise<void> {
-    const threads = (handle.info as ModelInfo & { threads?: number }).threads ?? 1;
-    const n = replicas === 'auto' ? autoReplicas(this.backend, threads > 1) : replicas;
+    const n = replicas === 'auto' ? autoReplicas(this.backend, (handle.info.threads ?? 1) > 1) : replicas;
     const req = this.supervisor.loadRequest(handle.id);
     if (n <= 1 || !req) return;
     this.replicaHandles.set(handle.id, handle);

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { MAX_WASM_THREADS } from '../defaults.js';
 import { BackendError } from '../errors.js';
 import type { Backend } from '../types.js';
 
@@ -56,15 +57,73 @@ async function precheck(backend: Backend): Promise<string | null> {
   return null;
 }
 
+/** `wasmThreads` when none is given: one a logical core, within tfjs's pool. */
+export function defaultWasmThreads(): number {
+  const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 1;
+  return Math.min(Math.max(1, cores), MAX_WASM_THREADS);
+}
+
+/** The thread count the wasm backend of this global scope was started with, if any. */
+let wasmThreadsAsked: number | undefined;
+/** Engines of this global scope serving on wasm (several with `worker: false` on one page). */
+let wasmEngines = 0;
+
+/** An engine that served on wasm has shut down. */
+export function releaseWasm(): void {
+  wasmEngines = Math.max(0, wasmEngines - 1);
+}
+
+/**
+ * Starts tfjs's wasm backend with `threads` threads (they run only where SharedArrayBuffer
+ * does: on a cross-origin-isolated page). tfjs caps its pool at `hardwareConcurrency / 2`,
+ * read by its C++ as the module starts, even under `setThreadsCount`; the cap exists for
+ * pages that share the cores with other work. inpage's engine is its own global scope (or
+ * the caller asked for the count), so for the start only, `hardwareConcurrency` reads as
+ * twice the count asked for, then is left as it was.
+ */
+async function startWasm(threads: number): Promise<boolean> {
+  // A wasm backend started here before with another count (an earlier runtime with
+  // `worker: false`) is replaced, as its pool is sized once, at start; not while another
+  // engine still serves on it: then the new one shares it, and its thread count.
+  if (wasmThreadsAsked !== undefined && wasmThreadsAsked !== threads && wasmEngines === 0 && tf.findBackend('wasm')) {
+    const factory = tf.findBackendFactory('wasm');
+    if (factory) {
+      tf.removeBackend('wasm');
+      tf.registerBackend('wasm', factory);
+    }
+  }
+  setThreadsCount(threads);
+  const nav = globalThis.navigator as Navigator | undefined;
+  const lift = !!nav && threads > Math.floor(nav.hardwareConcurrency / 2);
+  if (lift) Object.defineProperty(nav, 'hardwareConcurrency', { value: threads * 2, configurable: true, enumerable: true });
+  try {
+    const ok = await tf.setBackend('wasm');
+    if (ok) {
+      if (wasmEngines === 0) wasmThreadsAsked = threads;
+      wasmEngines++;
+    }
+    return ok;
+  } finally {
+    // The own property shadowed the prototype's getter; deleting it brings the real value back.
+    if (lift) delete (nav as unknown as Record<string, unknown>)['hardwareConcurrency'];
+  }
+}
+
+/** What a started backend computes with: `threads` CPU threads (XNNPACK's pool on wasm, else 1). */
+export interface StartedBackend {
+  backend: Backend;
+  threads: number;
+}
+
 /**
  * Tries each backend in order and keeps the first that really starts.
- * @returns the backend in use
+ * @returns the backend in use and its thread count
  * @throws BackendError (`BACKEND_UNAVAILABLE`) naming why each one failed
  */
 export async function startBackend(
   ladder: readonly Backend[],
-  opts: { wasmPaths?: string | undefined; flags?: Record<string, boolean | number> | undefined } = {},
-): Promise<Backend> {
+  opts: { wasmPaths?: string | undefined; flags?: Record<string, boolean | number> | undefined; wasmThreads?: number | undefined } = {},
+): Promise<StartedBackend> {
   if (ladder.length === 0) {
     throw new BackendError('The backend ladder is empty; pass at least one of webgpu, webgl, wasm, cpu');
   }
@@ -84,9 +143,9 @@ export async function startBackend(
     }
     try {
       renew(backend);
-      if (await tf.setBackend(backend)) {
+      if (await (backend === 'wasm' ? startWasm(opts.wasmThreads ?? defaultWasmThreads()) : tf.setBackend(backend))) {
         await tf.ready();
-        return backend;
+        return { backend, threads: backend === 'wasm' ? getThreadsCount() : 1 };
       }
       reasons.push(`${backend}: setBackend returned false`);
     } catch (e) {

@@ -76,13 +76,36 @@ export class Batcher<R, J extends Job<R> = Job<R>> {
   private closed: Error | undefined;
 
   constructor(
-    private readonly opts: BatcherOptions,
+    private opts: BatcherOptions,
     private readonly runBatch: (jobs: J[]) => Promise<void>,
     private readonly now = () => performance.now(),
   ) {}
 
+  /** Most rows a batch takes; lowered when a model turns out not to batch. */
+  get maxBatchSize(): number {
+    return this.opts.maxBatchSize;
+  }
+
+  set maxBatchSize(n: number) {
+    this.opts = { ...this.opts, maxBatchSize: n };
+  }
+
   get queued(): number {
     return this.queue.length;
+  }
+
+  /**
+   * Runs `work` now, in the place of a batch, if nothing is queued or running (and returns
+   * true); requests that arrive meanwhile wait for it as they would for a batch.
+   */
+  runIfIdle(work: () => Promise<void>): boolean {
+    if (this.running || this.closed || this.queue.length || this.pumpQueued) return false;
+    this.running = true;
+    void work().catch(() => undefined).finally(() => {
+      this.running = false;
+      this.schedule();
+    });
+    return true;
   }
 
   /** Adds a job; rejects it at once with QUEUE_FULL when the queue is at its bound. */

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InpageError, InputError, RequestError, disposedError, toInpageError, withContext } from '../errors.js';
 import type { EngineApi, EngineInit, EngineLoss, LoadRequest, ModelSettings, WireInput, WirePredictRequest, WireRequest } from '../protocol.js';
 import type { Backend, LoadProgress, MemoryInfo, ModelInfo, ModelStats, Prediction, TensorData } from '../types.js';
-import { startBackend } from './backends.js';
+import { releaseWasm, startBackend } from './backends.js';
 import { loadModelFiles } from './files.js';
 import { GpuWatch } from './gpu-watch.js';
 import { buildModel } from './loader.js';
@@ -26,6 +26,8 @@ function holdLock(name: string): Promise<void> {
 
 export class Engine implements EngineApi {
   private backend: Backend | undefined;
+  /** CPU threads the backend computes on (XNNPACK's pool on wasm, else 1). */
+  private threads = 1;
   private starting: Promise<Backend> | undefined;
   private gpu: GpuWatch | undefined;
   private readonly models = new Map<string, ServedModel>();
@@ -37,7 +39,8 @@ export class Engine implements EngineApi {
 
   init(opts: EngineInit): Promise<Backend> {
     this.starting ??= (async () => {
-      const backend = await startBackend(opts.backends, opts);
+      const { backend, threads } = await startBackend(opts.backends, opts);
+      this.threads = threads;
       this.gpu = new GpuWatch(backend);
       if (opts.lockName) await holdLock(opts.lockName);
       this.backend = backend;
@@ -83,7 +86,7 @@ export class Engine implements EngineApi {
       stopped();
       built = await buildModel(loaded.files, req.format);
       stopped();
-      served = new ServedModel(built, req, backend, loaded.fromCache, this.gpu);
+      served = new ServedModel(built, req, { backend, threads: this.threads, engineBusy: () => this.busy() }, loaded.fromCache, this.gpu);
       // Only a model that builds is cached; the write runs beside the warmup.
       storing = loaded.persist();
       if (req.warmup) await served.warmup();
@@ -100,6 +103,13 @@ export class Engine implements EngineApi {
     }
     this.models.set(req.id, served);
     return served.info;
+  }
+
+  /** Whether a load or a call to any model is under way (background warm-ups wait for none). */
+  private busy(): boolean {
+    if (this.loads.size > 0) return true;
+    for (const m of this.models.values()) if (m.busy) return true;
+    return false;
   }
 
   private async track<T>(requestId: number, work: () => Promise<T>): Promise<T> {
@@ -170,6 +180,7 @@ export class Engine implements EngineApi {
   async shutdown(): Promise<void> {
     if (this.shut) return;
     this.shut = true;
+    if (this.backend === 'wasm') releaseWasm();
     this.gpu?.stop();
     for (const load of this.loads.values()) load.abort(disposedError('The runtime'));
     const all = [...this.models.values()];

@@ -2,6 +2,7 @@
  * One loaded model being served: its tfjs model, its batcher, its statistics.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { BACKGROUND_WARMUP_IDLE_MS } from '../defaults.js';
 import { InpageError, InputError, RequestError, disposedError, toInpageError } from '../errors.js';
 import { classify, checkPostprocess, mergePostprocess } from '../postprocess.js';
 import { resolvePreprocess } from '../preprocess-spec.js';
@@ -52,6 +53,19 @@ export class ServedModel {
   private readonly sizes: number[];
   private readonly pad: boolean;
   private batching: boolean;
+  /** Whether a run of more than one row showed that the outputs follow the batch. */
+  private batchChecked = false;
+  /** Batch buckets run at least once (on GPU backends each new one compiles shaders). */
+  private readonly warmed = new Set<number>();
+  /** Warms the next bucket once the model has been idle a while (GPU backends). */
+  private warmTimer: ReturnType<typeof setTimeout> | undefined;
+  private warmInBackground = false;
+  /** The background warm-up running now, if any: dispose waits for it. */
+  private warming: Promise<void> | undefined;
+  /** Whether the engine has other work (a load, a request to any model): the warm-up waits. */
+  private readonly engineBusy: () => boolean;
+  /** Calls of run/predict under way, from their start (decoding included) to their answer. */
+  private calls = 0;
   private disposed = false;
   private inflight = 0;
   /** Called when the last accepted request settles (dispose waits on it). */
@@ -61,7 +75,7 @@ export class ServedModel {
   constructor(
     readonly built: BuiltModel,
     private req: LoadRequest,
-    backend: Backend,
+    { backend, threads, engineBusy }: { backend: Backend; threads: number; engineBusy?: () => boolean },
     fromCache: boolean,
     private readonly gpu?: GpuWatch,
   ) {
@@ -72,12 +86,14 @@ export class ServedModel {
       inputs: built.inputs,
       outputs: built.outputs,
       backend,
+      threads,
       async: built.async,
       bytes: built.weightBytes,
       fromCache,
     };
     const batchable = req.batching !== false && canBatch(built.inputs, built.outputs, built.async);
     this.batching = batchable;
+    this.engineBusy = engineBusy ?? (() => this.busy);
     const max = batchable && req.batching ? req.batching.maxBatchSize : 1;
     this.sizes = buckets(max);
     this.pad = backend === 'webgl' || backend === 'webgpu';
@@ -103,6 +119,22 @@ export class ServedModel {
     if (settings.reference !== undefined) this.stats.setReference(settings.reference ?? undefined);
   }
 
+  /** Whether a call to this model is under way (a background warm-up is not counted). */
+  get busy(): boolean {
+    return this.calls > 0;
+  }
+
+  /** Counts a call from its start to its end, so the background warm-up stays out of its way. */
+  private async counted<T>(work: () => Promise<T>): Promise<T> {
+    this.calls++;
+    try {
+      return await work();
+    } finally {
+      this.calls--;
+      this.armBackgroundWarmup();
+    }
+  }
+
   /** The largest batch this model forms (1 without batching). */
   get maxBatchSize(): number {
     return this.batching ? (this.sizes[this.sizes.length - 1] as number) : 1;
@@ -113,31 +145,83 @@ export class ServedModel {
   }
 
   /**
-   * Runs each batch bucket once on zeros so shaders compile and memory is allocated
-   * before the first request; also learns output shapes the model.json does not give.
+   * Runs the model once on zeros at load so that the first request is fast (memory
+   * allocated, shaders compiled); also learns output shapes the model.json does not give.
+   * Only batch 1 runs on the load's path. WASM and CPU compile nothing, so batch 2 runs
+   * too: the cheapest run that shows whether the outputs follow the batch. On WebGL and
+   * WebGPU every batch size compiles shaders of its own: the other buckets are warmed in
+   * the background, one at a time, whenever the model has been idle for
+   * `BACKGROUND_WARMUP_IDLE_MS`; a batch whose bucket is not warm yet simply runs (and
+   * compiles) when it comes.
    */
   async warmup(): Promise<void> {
     const fixed = this.info.inputs.every((i) => i.shape && i.shape.slice(1).every((d) => d !== null));
     if (!fixed) return;
-    // GPU backends compile shaders per shape: every bucket. WASM and CPU compile nothing;
-    // batch 2 is the cheapest run that shows whether the outputs follow the batch.
-    const sizes = this.batching ? (this.pad ? this.sizes : [1, Math.min(2, this.maxBatchSize)]) : [1];
-    for (const n of new Set(sizes)) {
-      const inputs: Record<string, tf.Tensor> = {};
-      for (const i of this.info.inputs) {
-        const shape = (i.shape as (number | null)[]).map((d, k) => (k === 0 && d === null ? n : (d as number)));
-        inputs[i.name] = tf.zeros(shape, i.dtype === 'int32' ? 'int32' : i.dtype === 'bool' ? 'bool' : 'float32');
-      }
-      let outs: tf.Tensor[] = [];
-      try {
-        outs = await execute(this.built, inputs);
-        await Promise.all(outs.map((o) => o.data()));
-        this.learnOutputs(outs, n);
-      } finally {
-        tf.dispose(Object.values(inputs));
-        tf.dispose(outs);
-      }
+    const sizes = this.batching && !this.pad ? [1, Math.min(2, this.maxBatchSize)] : [1];
+    for (const n of new Set(sizes)) await this.warmRun(n);
+    if (this.pad && this.batching) {
+      this.warmInBackground = true;
+      this.armBackgroundWarmup();
     }
+  }
+
+  /** One run on zeros with `n` rows. */
+  private async warmRun(n: number): Promise<void> {
+    const inputs: Record<string, tf.Tensor> = {};
+    for (const i of this.info.inputs) {
+      const shape = (i.shape as (number | null)[]).map((d, k) => (k === 0 && d === null ? n : (d as number)));
+      const dtype = i.dtype === 'int32' ? 'int32' : i.dtype === 'bool' ? 'bool' : 'float32';
+      const size = shapeSize(shape);
+      // Zeros from an array, as requests bring their inputs: on GPU backends the upload's own
+      // shaders compile here too, not in the first request.
+      inputs[i.name] = tf.tensor(dtype === 'float32' ? new Float32Array(size) : dtype === 'int32' ? new Int32Array(size) : new Uint8Array(size), shape, dtype);
+    }
+    let outs: tf.Tensor[] = [];
+    try {
+      outs = await execute(this.built, inputs);
+      await Promise.all(outs.map((o) => o.data()));
+      this.learnOutputs(outs, n);
+      this.warmed.add(n);
+    } finally {
+      tf.dispose(Object.values(inputs));
+      tf.dispose(outs);
+    }
+  }
+
+  /** The smallest bucket no run has used yet, while batching; undefined when all are warm. */
+  private coldBucket(): number | undefined {
+    return this.batching ? this.sizes.find((b) => !this.warmed.has(b)) : undefined;
+  }
+
+  /** (Re)starts the idle clock of the background warm-up, if a bucket is still cold. */
+  private armBackgroundWarmup(): void {
+    if (!this.warmInBackground || this.disposed) return;
+    clearTimeout(this.warmTimer);
+    if (this.coldBucket() === undefined) return;
+    this.warmTimer = setTimeout(() => {
+      this.warmTimer = undefined;
+      const n = this.coldBucket();
+      if (n === undefined || this.disposed || this.gpu?.lost()) return;
+      if (this.engineBusy()) {
+        this.armBackgroundWarmup();
+        return;
+      }
+      // Only between requests: when one is queued or running, the clock starts again after it.
+      const started = this.batcher.runIfIdle(() => {
+        this.warming = (async () => {
+          try {
+            await this.warmRun(n);
+          } catch {
+            // A warm-up that fails is not retried; the first batch of that size will run it.
+            this.warmed.add(n);
+          }
+          this.warming = undefined;
+          this.armBackgroundWarmup();
+        })();
+        return this.warming;
+      });
+      if (!started) this.armBackgroundWarmup();
+    }, BACKGROUND_WARMUP_IDLE_MS);
   }
 
   /** Fills unknown output shapes from a real run, and turns batching off where outputs do not follow the batch. */
@@ -147,11 +231,18 @@ export class ServedModel {
       if (info.shape === null) info.shape = o.shape.map((d, i) => (i === 0 && this.info.inputs[0]?.shape?.[0] === null ? null : d));
       if (this.batching && n > 1 && o.shape[0] !== n) this.batching = false;
     });
+    // Outputs that do not follow the batch: one request a run from now on.
+    if (!this.batching) this.batcher.maxBatchSize = 1;
+    if (n > 1) this.batchChecked = true;
   }
 
   /** `run`: inputs checked, tensors made, queued for a batch. */
   async run(inputs: Record<string, TensorData>, requestId: number): Promise<Record<string, TensorData>> {
     this.assertLive();
+    return this.counted(() => this.runNow(inputs, requestId));
+  }
+
+  private async runNow(inputs: Record<string, TensorData>, requestId: number): Promise<Record<string, TensorData>> {
     const checked = checkInputs(inputs, this.info.inputs);
     const tensors: Record<string, tf.Tensor> = {};
     for (const [name, t] of Object.entries(checked)) tensors[name] = tf.tensor(t.data, t.shape, t.dtype);
@@ -163,6 +254,10 @@ export class ServedModel {
   /** `predict`: the input decoded and preprocessed on the backend, queued, postprocessed. */
   async predict(input: WireInput, req: WirePredictRequest): Promise<Prediction> {
     this.assertLive();
+    return this.counted(() => this.predictNow(input, req));
+  }
+
+  private async predictNow(input: WireInput, req: WirePredictRequest): Promise<Prediction> {
     const post = mergePostprocess(this.req.postprocess, req.postprocess);
     if (req.postprocess) checkPostprocess(post, this.info.outputs);
     const tensors = await this.prepare(input, req);
@@ -258,6 +353,8 @@ export class ServedModel {
     const size = this.batching && this.pad ? bucketFor(rows, this.sizes) : rows;
     const made: tf.Tensor[] = [];
     let outs: tf.Tensor[] = [];
+    /** Set when the outputs turned out not to follow the batch: each job runs again alone. */
+    let alone = false;
     try {
       let inputs: Record<string, tf.Tensor>;
       if (jobs.length === 1 && size === rows) {
@@ -282,23 +379,14 @@ export class ServedModel {
       // Numbers read across a GPU loss are garbage (often zeros): answer nothing, the page
       // runs these requests again on a fresh engine.
       if (this.gpu && !this.gpu.readbackTrusted()) return;
-      const inferenceMs = now() - start;
-      this.stats.batch(rows);
-      let from = 0;
-      for (const job of jobs) {
-        const outputs: Record<string, TensorData> = {};
-        outs.forEach((o, k) => {
-          const name = (this.info.outputs[k] as TensorInfo).name;
-          const batched = jobs.length > 1 || size !== rows;
-          if (batched && o.shape[0] !== size) {
-            throw new InpageError('INFERENCE_FAILED', `Output ${name} has shape [${o.shape}], which does not follow the batch of ${size}; load with batching: false`);
-          }
-          const data = batched ? sliceRows(datas[k] as TensorData['data'], o.shape, from, job.rows) : (datas[k] as TensorData['data']);
-          outputs[name] = { data, shape: batched ? [job.rows, ...o.shape.slice(1)] : o.shape, dtype: outputDtype(o) };
-        });
-        from += job.rows;
-        job.resolve({ outputs, queueMs: start - job.enqueuedAt, inferenceMs, batchSize: rows });
+      if (this.pad || this.sizes.includes(size)) this.warmed.add(size);
+      const batched = jobs.length > 1 || size !== rows;
+      if (batched && !this.batchChecked) {
+        // The first run of more than one row (GPU backends warm only batch 1 at load).
+        this.learnOutputs(outs, size);
+        alone = !this.batching;
       }
+      if (!alone) this.answer(jobs, outs, datas, { size, rows, start, batched });
     } catch (e) {
       // A failure caused by a lost GPU is not the model's: the page replays the requests.
       if (this.gpu && (await this.gpu.lostAfterFailure())) return;
@@ -307,7 +395,32 @@ export class ServedModel {
     } finally {
       tf.dispose(made);
       tf.dispose(outs);
-      for (const job of jobs) job.release();
+      if (!alone) for (const job of jobs) job.release();
+      if (!alone) this.armBackgroundWarmup();
+    }
+    if (alone) for (const job of jobs) await this.runBatch([job]);
+  }
+
+  /** Resolves each job of a batch with its rows of the outputs. */
+  private answer(
+    jobs: TensorJob[], outs: tf.Tensor[], datas: TensorData['data'][],
+    { size, rows, start, batched }: { size: number; rows: number; start: number; batched: boolean },
+  ): void {
+    const inferenceMs = now() - start;
+    this.stats.batch(rows);
+    let from = 0;
+    for (const job of jobs) {
+      const outputs: Record<string, TensorData> = {};
+      outs.forEach((o, k) => {
+        const name = (this.info.outputs[k] as TensorInfo).name;
+        if (batched && o.shape[0] !== size) {
+          throw new InpageError('INFERENCE_FAILED', `Output ${name} has shape [${o.shape}], which does not follow the batch of ${size}; load with batching: false`);
+        }
+        const data = batched ? sliceRows(datas[k] as TensorData['data'], o.shape, from, job.rows) : (datas[k] as TensorData['data']);
+        outputs[name] = { data, shape: batched ? [job.rows, ...o.shape.slice(1)] : o.shape, dtype: outputDtype(o) };
+      });
+      from += job.rows;
+      job.resolve({ outputs, queueMs: start - job.enqueuedAt, inferenceMs, batchSize: rows });
     }
   }
 
@@ -316,7 +429,7 @@ export class ServedModel {
   }
 
   snapshot(): ModelStats {
-    return this.stats.snapshot(this.batcher.queued);
+    return { ...this.stats.snapshot(this.batcher.queued), warmBatchSizes: [...this.warmed].sort((a, b) => a - b) };
   }
 
   /**
@@ -326,10 +439,12 @@ export class ServedModel {
   async dispose(): Promise<void> {
     if (this.disposed) return this.freed;
     this.disposed = true;
+    clearTimeout(this.warmTimer);
     this.freed = (async () => {
       // After a GPU loss the requests it held are never answered here (they are replayed).
       if (this.inflight > 0 && !this.gpu?.lost()) await new Promise<void>((r) => (this.idle = r));
       this.batcher.close(disposedError(`Model ${this.info.name}@${this.info.version}`));
+      await this.warming;
       this.built.model.dispose();
     })();
     return this.freed;

@@ -94,13 +94,13 @@ export class StatsWindow {
     this.batches.set(size, (this.batches.get(size) ?? 0) + 1);
   }
 
-  snapshot(queued: number): ModelStats {
+  snapshot(queued: number): Omit<ModelStats, 'warmBatchSizes'> {
     const now = this.now();
     const recent = this.samples.filter((s) => now - s.at <= this.throughputWindowMs);
     const oldest = recent.reduce((m, s) => Math.min(m, s.at), now);
     const span = Math.max(now - oldest, 1);
     const n = this.seen.length;
-    const stats: ModelStats = {
+    const stats: Omit<ModelStats, 'warmBatchSizes'> = {
       requests: this.requests,
       errors: this.errors,
       latencyMs: summarize(this.samples.map((s) => s.latencyMs)),

@@ -53,7 +53,8 @@ async function waitReady(backend: string): Promise<void> {
 
 test.beforeAll(async ({ browser }) => {
   mkdirSync(shots, { recursive: true });
-  server = await startServer({ root, port: 0 });
+  // Served as `npm run demo` serves it: cross-origin isolated (COOP/COEP), WASM threaded.
+  server = await startServer({ root, port: 0, isolation: 'require-corp' });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.on('console', (m) => {
@@ -75,6 +76,10 @@ test.afterEach(() => {
 test('loads the demo model with a progress bar and shows the backend', async () => {
   await page.goto(`${server.url}/examples/demo/?backend=wasm`);
   await waitReady('wasm');
+  expect(await page.evaluate(() => globalThis.crossOriginIsolated), 'the demo page is cross-origin isolated').toBe(true);
+  // Isolated, WASM runs a thread a core (tfjs's pool holds 8 at most).
+  const threads = await page.evaluate(() => Math.min(navigator.hardwareConcurrency, 8));
+  await expect(page.locator('#f-backend')).toContainText(`wasm · ${threads} thread${threads === 1 ? '' : 's'}`);
   // The progress bar saw the whole download (bytes loaded = bytes in total).
   const last = (await page.getByTestId('load-progress').getAttribute('data-last'))!.split('/').map(Number);
   expect(last[1]).toBeGreaterThan(100_000);

@@ -65,11 +65,17 @@ export function expectClose(actual: PlainOutputs, expected: PlainOutputs, backen
   }
 }
 
-/** Opens the harness page (inpage from /dist/inpage.mjs as window.inpage). */
-export async function openHarness(page: Page): Promise<Page> {
+/**
+ * Path prefix of the test server that serves a page cross-origin isolated (COOP/COEP with
+ * this Cross-Origin-Embedder-Policy; see scripts/serve.mjs).
+ */
+export const isolatedPrefix = (coep: 'require-corp' | 'credentialless'): string => `/__isolated/${coep}`;
+
+/** Opens the harness page (inpage from /dist/inpage.mjs as window.inpage); `prefix` serves it isolated. */
+export async function openHarness(page: Page, prefix = ''): Promise<Page> {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto('/test/browser/pages/harness.html');
+  await page.goto(`${prefix}/test/browser/pages/harness.html`);
   try {
     await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true, null, { timeout: 30_000 });
   } catch (e) {
@@ -86,9 +92,9 @@ export function pageErrorsOf(page: Page): string[] {
 }
 
 /** Opens the reference page (raw tfjs) in its own tab. */
-export async function openRef(context: BrowserContext): Promise<Page> {
+export async function openRef(context: BrowserContext, prefix = ''): Promise<Page> {
   const ref = await context.newPage();
-  await ref.goto('/test/browser/pages/ref.html');
+  await ref.goto(`${prefix}/test/browser/pages/ref.html`);
   await ref.waitForFunction(() => (window as unknown as { refReady?: boolean }).refReady === true, null, { timeout: 30_000 });
   return ref;
 }
@@ -295,6 +301,8 @@ export function shardsOf(modelJsonPath: string): string[] {
 export function expectInfo(info: any, c: ModelCase, backend: Backend): void {
   expect(info.format, `${c.id} format`).toBe(c.format);
   expect(info.backend, `${c.id} backend`).toBe(backend);
+  // The test pages are not cross-origin isolated: no backend gets a second thread there.
+  expect(info.threads, `${c.id} threads`).toBe(1);
   expect(info.inputs.map((t: ExpectedTensor) => t.name), `${c.id} input names`).toEqual(c.inputs.map((t) => t.name));
   for (const want of c.inputs) {
     const got = info.inputs.find((t: ExpectedTensor) => t.name === want.name);

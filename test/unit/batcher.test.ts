@@ -142,4 +142,52 @@ describe('Batcher', () => {
     b.enqueue(c);
     await expect(c.result).rejects.toMatchObject({ code: 'DISPOSED' });
   });
+
+  it('runIfIdle runs work only when nothing is queued or running; requests then wait for it', async () => {
+    const order: string[] = [];
+    let releaseBatch!: () => void;
+    const b = new Batcher<R>({ maxBatchSize: 4, maxQueueDelayMs: 0, maxQueue: 100 }, async (jobs) => {
+      order.push(`batch ${jobs.map((j) => j.requestId).join(',')}`);
+      await new Promise<void>((r) => (releaseBatch = r));
+      for (const j of jobs) j.resolve([j.requestId]);
+    });
+    const log: string[] = [];
+    const first = job(1, log);
+    b.enqueue(first);
+    expect(b.runIfIdle(async () => void order.push('idle work (refused)')), 'queued').toBe(false);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(b.runIfIdle(async () => void order.push('idle work (refused)')), 'running').toBe(false);
+    releaseBatch();
+    await first.result;
+    await new Promise((r) => setTimeout(r, 0));
+    let releaseWork!: () => void;
+    expect(b.runIfIdle(async () => {
+      order.push('idle work');
+      await new Promise<void>((r) => (releaseWork = r));
+      order.push('idle work done');
+    }), 'idle').toBe(true);
+    const second = job(2, log);
+    b.enqueue(second);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(order).toEqual(['batch 1', 'idle work']);
+    releaseWork();
+    await new Promise((r) => setTimeout(r, 5));
+    releaseBatch();
+    await second.result;
+    expect(order).toEqual(['batch 1', 'idle work', 'idle work done', 'batch 2']);
+  });
+
+  it('a lowered maxBatchSize takes one request a batch from then on', async () => {
+    const batches: number[][] = [];
+    const b = new Batcher<R>({ maxBatchSize: 4, maxQueueDelayMs: 0, maxQueue: 100 }, async (jobs) => {
+      batches.push(jobs.map((j) => j.requestId));
+      for (const j of jobs) j.resolve([j.requestId]);
+    });
+    b.maxBatchSize = 1;
+    const jobs = Array.from({ length: 3 }, (_, i) => job(i, []));
+    jobs.forEach((j) => b.enqueue(j));
+    await Promise.all(jobs.map((j) => j.result));
+    expect(b.maxBatchSize).toBe(1);
+    expect(batches).toEqual([[0], [1], [2]]);
+  });
 });

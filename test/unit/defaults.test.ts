@@ -41,4 +41,10 @@ describe('documented defaults equal the code\'s', () => {
     expect(docOf(types, 'drift')).toContain(`exceeds ${D.DRIFT_ALARM_PSI} with at least ${D.DRIFT_MIN_SAMPLES} predictions`);
     expect(docOf(types, 'maxInFlight')).toContain(`Default ${D.SHADOW_MAX_IN_FLIGHT}.`);
   });
+
+  it('wasm threads', () => {
+    const doc = docOf(runtime, 'wasmThreads');
+    expect(doc).toContain(`Default \`navigator.hardwareConcurrency\`, at most ${D.MAX_WASM_THREADS}`);
+    expect(doc).toContain(`from 1 to ${D.MAX_WASM_THREADS}`);
+  });
 });

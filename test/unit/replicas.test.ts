@@ -9,20 +9,21 @@ const pct = (p50: number, p95: number) => ({ p50, p95, p99: p95, mean: p50 });
 function stats(over: Partial<ModelStats>): ModelStats {
   return {
     requests: 0, errors: 0, latencyMs: pct(1, 2), queueMs: pct(0, 0), inferenceMs: pct(1, 2), batchSizes: {},
-    throughputPerSec: 0, queued: 0, predictions: 0, confidence: { bins: [0, 0, 0] }, abstainRate: NaN, classCounts: [0, 0],
+    throughputPerSec: 0, queued: 0, warmBatchSizes: [1], predictions: 0, confidence: { bins: [0, 0, 0] }, abstainRate: NaN, classCounts: [0, 0],
     ...over,
   };
 }
 
 describe('replicas', () => {
   it('adds counts and histograms, keeps the worst percentiles, and computes drift on the sums', () => {
-    const a = stats({ requests: 10, errors: 1, predictions: 8, abstainRate: 0.25, classCounts: [6, 2], confidence: { bins: [1, 3, 4] }, batchSizes: { 1: 4, 2: 3 }, throughputPerSec: 5, latencyMs: pct(3, 9), queued: 1 });
-    const b = stats({ requests: 6, errors: 0, predictions: 4, abstainRate: 0.5, classCounts: [1, 3], confidence: { bins: [0, 1, 3] }, batchSizes: { 2: 1, 4: 1 }, throughputPerSec: 2, latencyMs: pct(5, 7), queued: 2 });
+    const a = stats({ warmBatchSizes: [1, 2, 4], requests: 10, errors: 1, predictions: 8, abstainRate: 0.25, classCounts: [6, 2], confidence: { bins: [1, 3, 4] }, batchSizes: { 1: 4, 2: 3 }, throughputPerSec: 5, latencyMs: pct(3, 9), queued: 1 });
+    const b = stats({ warmBatchSizes: [1, 4, 8], requests: 6, errors: 0, predictions: 4, abstainRate: 0.5, classCounts: [1, 3], confidence: { bins: [0, 1, 3] }, batchSizes: { 2: 1, 4: 1 }, throughputPerSec: 2, latencyMs: pct(5, 7), queued: 2 });
     const ref = { classCounts: [5, 5], confidenceBins: [2, 2, 6] };
     const m = mergeStats([a, b], ref);
     expect(m).toMatchObject({ requests: 16, errors: 1, predictions: 12, throughputPerSec: 7, queued: 3, classCounts: [7, 5], confidence: { bins: [1, 4, 7] }, batchSizes: { 1: 4, 2: 4, 4: 1 } });
     // 2 of 8 and 2 of 4 abstained.
     expect(m.abstainRate).toBeCloseTo(4 / 12, 12);
+    expect(m.warmBatchSizes).toEqual([1, 4]);
     expect(m.latencyMs).toEqual({ p50: 5, p95: 9, p99: 9, mean: 5 });
     expect(m.drift?.classPsi).toBeCloseTo(psi([5, 5], [7, 5]), 12);
     expect(m.drift?.confidencePsi).toBeCloseTo(psi([2, 2, 6], [1, 4, 7]), 12);
