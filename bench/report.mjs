@@ -16,6 +16,7 @@ export const GOALS = {
   entryGzipBytes: 15 * 1024,
   recoveryWorkerKillMs: 2000,
   defaultRegret: 1.1,
+  replicasTwoOverOne: 1.8,
   threadsIsolatedOverPlain: 0.65,
   threadsInpageOverRaw: 1.05,
   gpuLoadRatio: 1.5,
@@ -123,6 +124,13 @@ export function goals(data) {
       goal: `≤ ${GOALS.gpuLoadRatio}`, value: `${fmt(r.ratio, 2)} (${ms(r.inpageMs)} / ${ms(r.rawMs)} ms)`, pass: r.ratio <= GOALS.gpuLoadRatio,
     });
   }
+  if (data.replicas) {
+    const r = data.replicas;
+    out.push({
+      item: '12. replicas', what: `wasm, ${r.model}, ${r.concurrency} outstanding: throughput of 2 replicas / 1 (one thread each)`,
+      goal: `≥ ${GOALS.replicasTwoOverOne}`, value: fmt(r.summary.twoOverOne, 3), pass: r.summary.twoOverOne >= GOALS.replicasTwoOverOne,
+    });
+  }
   return out;
 }
 
@@ -161,6 +169,19 @@ export function renderReport(data) {
       '"first load": `load()` with the choice measured (each backend in its own engine, max(2 s, load time) each); "timings": what the choice saw; ' +
       '"p50": ms per request, rounds alternated, per side; "regret": default / fastest, median over rounds.\n\n' +
       table(['model', 'chosen', 'first load ms', 'timings', 'p50 ms', 'fastest', 'regret'], rows));
+  }
+
+  if (data.replicas) {
+    const r = data.replicas;
+    const s = r.summary;
+    parts.push('### 12. Replicas: throughput with many requests outstanding\n\n' +
+      `Closed loop of ${r.concurrency} outstanding \`run\` requests on wasm, ${r.model}, ${r.rounds} alternated rounds of ${r.durationMs} ms per side; answers/s, medians. ` +
+      '"2 replicas": `load({ replicas: 2 })` on a plain page (one thread each); "2 threads": one replica with `wasmThreads: 2` on a cross-origin-isolated page.\n\n' +
+      table(['side', 'threads per engine', 'answers/s', 'ratio'], [
+        ['1 replica', r.threads.one, fmt(s.one, 1), '1'],
+        [`${r.replicas} replicas`, r.threads.two, fmt(s.two, 1), `${fmt(s.twoOverOne, 3)} of 1 replica`],
+        ['1 replica, 2 threads', r.threads.threads, fmt(s.threads, 1), `2 replicas / this: ${fmt(s.twoOverThreads, 3)}`],
+      ]));
   }
 
   if (data.overhead?.length) {

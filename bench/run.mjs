@@ -70,6 +70,7 @@ const FULL = {
     { model: 'mobilefacenet', rounds: 3, n: { default: 5, wasm: 5, cpu: 1, webgl: 1, webgpu: 1 } },
   ],
   threads: { coep: 'require-corp', models: { mobilefacenet: { n: 3, rounds: 12 }, mobilenetV2: { n: 2, rounds: 8 } } },
+  replicas: { model: 'mobilefacenet', concurrency: 32, durationMs: 2500, rounds: 6, coep: 'require-corp' },
   gpuLoad: [
     { backend: 'webgl', model: 'emotion', reps: 4 },
     { backend: 'webgl', model: 'mobilefacenet', reps: 3 },
@@ -93,9 +94,10 @@ const SMOKE = {
   threads: { coep: 'require-corp', models: { emotion: { n: 2, rounds: 1 } } },
   gpuLoad: [{ backend: 'webgl', model: 'emotion', reps: 1 }],
   regret: [{ model: 'emotion', rounds: 1, n: { default: 2, wasm: 2 }, backends: ['wasm'] }],
+  replicas: { model: 'emotion', concurrency: 8, durationMs: 300, rounds: 1, coep: 'require-corp' },
 };
 
-const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold', 'recovery', 'shadow', 'threads', 'gpuLoad', 'regret'];
+const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold', 'recovery', 'shadow', 'threads', 'gpuLoad', 'regret', 'replicas'];
 
 function log(...a) {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -706,6 +708,54 @@ function modelFor(name) {
 }
 
 /**
+ * Replicas: throughput (answers/s) with `concurrency` requests outstanding on wasm, one
+ * replica vs two (one thread each, a plain page), and two replicas vs one replica with two
+ * WASM threads (an isolated page). Pages side by side, rounds alternated.
+ */
+async function sectionReplicas(ctx, plan) {
+  const p = plan.replicas;
+  if (!ctx.backends.includes('wasm')) return null;
+  const m = MODELS[p.model];
+  const context = await ctx.browser.newContext();
+  try {
+    const url = `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`;
+    const sides = {
+      one: await openPage(context, url, ctx.errors),
+      two: await openPage(context, url, ctx.errors),
+      threads: await openPage(context, `${ctx.url}${ISOLATED_PREFIX}${p.coep}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors),
+    };
+    await call(sides.one, 'init', { backend: 'wasm' });
+    await call(sides.two, 'init', { backend: 'wasm' });
+    await call(sides.threads, 'init', { backend: 'wasm', threads: 2 });
+    const info = {
+      one: (await call(sides.one, 'load', 'm', { url: m.url })).info,
+      two: (await call(sides.two, 'load', 'm', { url: m.url, replicas: 2 })).info,
+      threads: (await call(sides.threads, 'load', 'm', { url: m.url })).info,
+    };
+    log(`replicas: wasm ${p.model}, ${p.concurrency} outstanding, ${p.rounds} rounds of ${p.durationMs} ms: ` +
+      `1 replica x ${info.one.threads} thread, ${info.two.replicas} replicas x ${info.two.threads}, 1 replica x ${info.threads.threads} threads`);
+    for (const page of Object.values(sides)) await call(page, 'closed', 'm', { concurrency: p.concurrency, durationMs: 300, shape: m.shape });
+    const per = { one: [], two: [], threads: [] };
+    for (let r = 0; r < p.rounds; r++) {
+      for (const [name, page] of Object.entries(sides)) {
+        per[name].push((await call(page, 'closed', 'm', { concurrency: p.concurrency, durationMs: p.durationMs, shape: m.shape })).perSec);
+      }
+    }
+    const summary = {
+      one: median(per.one), two: median(per.two), threads: median(per.threads),
+      twoOverOne: median(ratios(per.two, per.one)), twoOverThreads: median(ratios(per.two, per.threads)),
+    };
+    log(`  1 replica ${round(summary.one, 1)}/s, 2 replicas ${round(summary.two, 1)}/s (x${round(summary.twoOverOne, 3)}), 1 replica x 2 threads ${round(summary.threads, 1)}/s`);
+    return {
+      model: p.model, concurrency: p.concurrency, rounds: p.rounds, durationMs: p.durationMs,
+      replicas: info.two.replicas, threads: { one: info.one.threads, two: info.two.threads, threads: info.threads.threads }, perRound: per, summary,
+    };
+  } finally {
+    await context.close();
+  }
+}
+
+/**
  * WASM threads: inpage on a cross-origin-isolated page (its default `wasmThreads`: the
  * cores) vs inpage on a plain page (one thread), and vs raw tfjs on an isolated page with
  * the same thread count (tfjs's hardwareConcurrency / 2 cap lifted). Sequential `run`,
@@ -840,7 +890,7 @@ async function main() {
   const runners = {
     size: sectionSize, overhead: sectionOverhead, main: sectionMain, batchCost: sectionBatchCost, batching: sectionBatching,
     memory: sectionMemory, peer: sectionPeer, cold: sectionCold, recovery: sectionRecovery, shadow: sectionShadow,
-    threads: sectionThreads, gpuLoad: sectionGpuLoad, regret: sectionRegret,
+    threads: sectionThreads, gpuLoad: sectionGpuLoad, regret: sectionRegret, replicas: sectionReplicas,
   };
   try {
     for (const name of SECTIONS) {
