@@ -6,6 +6,7 @@
 //   node bench/run.mjs --report   re-renders BENCHMARKS.md from bench/results/latest.json
 //   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold,recovery,shadow,threads,gpuLoad,regret,replicas  --backends=wasm,cpu,webgl,webgpu  --out=FILE
 //            --merge: keep the other sections of bench/results/latest.json (a partial rerun)
+//            --coep=require-corp|credentialless  how the threads section isolates its pages (default require-corp)
 //
 // Needs a built dist/ (npm run build). The run copies dist/ aside first, so a rebuild
 // during the run does not change what is measured.
@@ -16,7 +17,7 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { ISOLATED_PREFIX, startServer } from '../scripts/serve.mjs';
+import { ISOLATED_PREFIX, ISOLATION_MODES, startServer } from '../scripts/serve.mjs';
 import { call, callPeer, launch, openPage, startCachingProxy, throttle, traceMainThread } from './lib/browser.mjs';
 import { diffs, median, quantile, ratios, round } from './lib/stats.mjs';
 import { renderReport, writeReport } from './report.mjs';
@@ -762,8 +763,9 @@ async function sectionReplicas(ctx, plan) {
  * alternated rounds, the three pages open side by side.
  */
 async function sectionThreads(ctx, plan) {
-  const p = plan.threads;
+  const p = { ...plan.threads, coep: opt('coep') ?? plan.threads.coep };
   if (!ctx.backends.includes('wasm')) return null;
+  if (!ISOLATION_MODES.includes(p.coep)) throw new Error(`--coep must be one of ${ISOLATION_MODES.join(', ')}, got ${p.coep}`);
   const iso = `${ISOLATED_PREFIX}${p.coep}`;
   const context = await ctx.browser.newContext();
   const results = [];

@@ -229,7 +229,8 @@ export class ServedModel {
     outs.forEach((o, k) => {
       const info = this.info.outputs[k] as TensorInfo;
       if (info.shape === null) info.shape = o.shape.map((d, i) => (i === 0 && this.info.inputs[0]?.shape?.[0] === null ? null : d));
-      if (this.batching && n > 1 && o.shape[0] !== n) this.batching = false;
+      // At batch 1 too: an output of [4] for any batch would pass a check at batch 4 alone.
+      if (this.batching && o.shape[0] !== n) this.batching = false;
     });
     // Outputs that do not follow the batch: one request a run from now on.
     if (!this.batching) this.batcher.maxBatchSize = 1;

@@ -89,3 +89,54 @@ test('wasm: batch 1 and 2 warm at load (no shaders to compile, so nothing waits 
   }, { url: mlp.url });
   expect(warm).toEqual([1, 2]);
 });
+
+/**
+ * A graph whose output does not follow the batch: `total` = Sum(x, axis 0), [4] for any
+ * batch, or [1, 4] with keep_dims, which looks like a batch of one.
+ */
+const sumModel = (keepDims: boolean) => ({
+  format: 'graph-model',
+  modelTopology: {
+    node: [
+      { name: 'axis', op: 'Const', attr: { value: { tensor: { dtype: 'DT_INT32', tensorShape: {} } }, dtype: { type: 'DT_INT32' } } },
+      { name: 'x', op: 'Placeholder', attr: { shape: { shape: { dim: [{ size: '-1' }, { size: '4' }] } }, dtype: { type: 'DT_FLOAT' } } },
+      { name: 'total', op: 'Sum', input: ['x', 'axis'], attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' }, keep_dims: { b: keepDims } } },
+    ],
+    versions: { producer: 1 },
+  },
+  weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'axis', shape: [], dtype: 'int32' }] }],
+});
+
+for (const keepDims of [false, true]) {
+  const when = keepDims ? 'at its first batched run' : 'at load';
+  test(`webgl: outputs that do not follow the batch (${keepDims ? '[1, 4]' : '[4]'}) are found ${when}; each request is answered alone`, async ({ page }) => {
+    await openHarness(page);
+    const r = await page.evaluate(async ({ json }) => {
+      const w = window as any;
+      const files = [
+        new File([JSON.stringify(json)], 'model.json', { type: 'application/json' }),
+        new File([new Int32Array([0])], 'w.bin'),
+      ];
+      const rt = await w.inpage.createRuntime({ backends: ['webgl'] });
+      const before = (await rt.memory()).numTensors;
+      const m = await rt.load({ files, name: 'sum', batching: { maxBatchSize: 8 } });
+      const rows = [[1, 2, 3, 4], [10, 20, 30, 40], [100, 200, 300, 400], [5, 6, 7, 8]];
+      // Sent together, so that they would form one batch: a sum over it would mix them.
+      const send = () => Promise.all(rows.map((row) => m.run({ x: { data: new Float32Array(row), shape: [1, 4] } })));
+      const outs = (await send()).map((o: any) => Array.from(o.total.data));
+      const again = (await send()).map((o: any) => Array.from(o.total.data));
+      const stats = await m.stats();
+      await m.dispose();
+      const after = (await rt.memory()).numTensors;
+      await rt.terminate();
+      return { rows, outs, again, sizes: stats.batchSizes, before, after };
+    }, { json: sumModel(keepDims) });
+    // Each request alone: the sum over a batch of one row is that row.
+    expect(r.outs).toEqual(r.rows);
+    expect(r.again).toEqual(r.rows);
+    expect(r.after, 'numTensors after dispose vs before load').toBe(r.before);
+    // Found at load: every batch holds one request. Found at the first batched run: that run is
+    // thrown away (its requests run again alone) and counts no batch.
+    expect(Object.keys(r.sizes), 'batch sizes run').toEqual(['1']);
+  });
+}
