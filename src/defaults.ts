@@ -16,3 +16,11 @@ export const PREDICT_BATCH_SIZE = 8;
 export const STALL_TIMEOUT_MS = 30_000;
 /** `createRuntime({ recovery })`. */
 export const RECOVERY_DEFAULTS = { maxRestarts: 3, windowMs: 60_000 } as const;
+/** Bins of the top-1 confidence histogram in `stats().confidence` and of the ECE in `evaluate`. */
+export const CONFIDENCE_BINS = 10;
+/** PSI over which `stats().drift.alarm` is raised (the usual "significant shift" level). */
+export const DRIFT_ALARM_PSI = 0.25;
+/** Predictions the stats window must hold before `stats().drift.alarm` can be raised. */
+export const DRIFT_MIN_SAMPLES = 30;
+/** `runtime.shadow`: shadow requests in flight at once; beyond it a request is not shadowed (counted as `skipped`). */
+export const SHADOW_MAX_IN_FLIGHT = 4;

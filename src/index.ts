@@ -6,7 +6,7 @@
 export { createRuntime } from './client/runtime.js';
 export { DEFAULT_BACKENDS } from './defaults.js';
 export type { Runtime, RuntimeOptions, RuntimeStats } from './client/runtime.js';
-export type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs } from './client/model.js';
+export type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs, SampleSource } from './client/model.js';
 export type { ImageSource } from './client/inputs.js';
 export { cache } from './cache/api.js';
 export type { ModelCache } from './cache/api.js';
@@ -18,4 +18,11 @@ export { RuntimeLostEvent, RuntimeRecoveredEvent, BackendChangeEvent } from './c
 export type { RuntimeEventMap } from './client/events.js';
 export type { RecoveryOptions, SupervisorStats } from './client/supervisor.js';
 export { softmax, activate, topK, classify } from './postprocess.js';
+export {
+  evaluateHead, fitTemperature, chooseThreshold, reliability, nllAt, eceAt, logSoftmax, toLogits,
+} from './ops/metrics.js';
+export { psi } from './ops/drift.js';
+export { renderMetrics } from './ops/prometheus.js';
+export type { MetricFamily } from './ops/prometheus.js';
+export { CONFIDENCE_BINS, DRIFT_ALARM_PSI, DRIFT_MIN_SAMPLES } from './defaults.js';
 export type * from './types.js';

@@ -4,7 +4,7 @@
  * data, typed arrays (transferred), ImageBitmaps (transferred), Blobs and Files cross.
  */
 import type {
-  Backend, BatchingSpec, IntegrityMap, LoadProgress, MemoryInfo, ModelInfo, ModelStats,
+  Backend, BatchingSpec, DriftReference, IntegrityMap, LoadProgress, MemoryInfo, ModelInfo, ModelStats,
   PostprocessSpec, PreprocessSpec, Prediction, TensorData,
 } from './types.js';
 
@@ -53,6 +53,8 @@ export interface LoadRequest {
   postprocess?: PostprocessSpec;
   batching: Required<BatchingSpec> | false;
   maxQueue: number;
+  /** The reference `stats().drift` is measured against (kept here so a reload after a loss keeps it). */
+  reference?: DriftReference;
   /** Only the cloneable parts of RequestInit. */
   requestInit?: { credentials?: RequestCredentials; headers?: Record<string, string>; mode?: RequestMode };
 }
@@ -74,6 +76,19 @@ export interface WireRequest {
 export interface WirePredictRequest extends WireRequest {
   preprocess?: PreprocessSpec;
   postprocess?: PostprocessSpec;
+  /** Count the answer in the monitoring window (confidence, classes, drift). Default true; evaluation traffic sends false. */
+  monitor?: boolean;
+}
+
+/**
+ * Settings of a loaded model that can change while it serves. The page keeps the same
+ * values in the model's LoadRequest, so a model loaded again after a loss keeps them.
+ */
+export interface ModelSettings {
+  /** Replaces the model's postprocess (a fitted temperature, a chosen threshold). */
+  postprocess?: PostprocessSpec;
+  /** Replaces the drift reference; `null` forgets it. */
+  reference?: DriftReference | null;
 }
 
 /** A prediction before the page adds `timing.totalMs`. */
@@ -102,6 +117,8 @@ export interface EngineApi {
   /** Drops a queued request or aborts a load; a running request finishes but its answer is discarded by the page. */
   cancel(requestId: number): Promise<void>;
   stats(modelId: string): Promise<ModelStats>;
+  /** Changes a loaded model's postprocess or drift reference; requests sent after it use the new values. */
+  configure(modelId: string, settings: ModelSettings): Promise<void>;
   /** Refuses new requests for the model, lets those it accepted finish, then frees it. */
   dispose(modelId: string): Promise<void>;
   memory(): Promise<MemoryInfo>;

@@ -3,6 +3,7 @@
  * worker boundary by structured clone; nothing refers to tfjs.
  */
 import type { ErrorCode } from './errors.js';
+import type { HeadMetrics, TemperatureFitCode } from './ops/metrics.js';
 
 /** A tfjs backend, in the order inpage prefers them by default. */
 export type Backend = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -207,6 +208,8 @@ export interface RequestOptions {
 export interface PredictOptions extends RequestOptions {
   preprocess?: PreprocessSpec;
   postprocess?: PostprocessSpec;
+  /** Count the answer in `stats()`'s monitoring window (confidence, classes, drift). Default true. */
+  monitor?: boolean;
 }
 
 /** Options of `predictBatch`. */
@@ -272,6 +275,39 @@ export interface ModelStats {
   throughputPerSec: number;
   /** Requests waiting right now. */
   queued: number;
+  /** Predictions in the window (`predict` and `predictBatch` answers; `run` and evaluation traffic are not counted). */
+  predictions: number;
+  /** Histogram of the top-1 confidence of the window's predictions: `bins[b]` counts [b/B, (b+1)/B), B = 10. */
+  confidence: { bins: number[] };
+  /** Share of the window's predictions that abstained (NaN with none). */
+  abstainRate: number;
+  /** Predictions per top-1 class index over the window. */
+  classCounts: number[];
+  /**
+   * Drift of the window against the reference (`model.setReference`, or the samples last
+   * evaluated): population stability index of the top-1 class distribution and of the
+   * confidence histogram. `alarm` when either exceeds 0.25 with at least 30 predictions in
+   * the window. Absent until a reference is set and a prediction is seen.
+   */
+  drift?: DriftStats;
+}
+
+/** Drift against the reference, in `stats().drift`. */
+export interface DriftStats {
+  /** PSI of the top-1 class distribution. */
+  classPsi: number;
+  /** PSI of the top-1 confidence histogram. */
+  confidencePsi: number;
+  /** Either PSI over 0.25 (with at least 30 predictions in the window). */
+  alarm: boolean;
+  /** Predictions the window holds. */
+  samples: number;
+}
+
+/** What drift is measured against: counts per top-1 class and per confidence bin (10 bins). */
+export interface DriftReference {
+  classCounts: number[];
+  confidenceBins: number[];
 }
 
 /** A model held by a runtime. */
@@ -284,6 +320,12 @@ export interface RegistryEntry {
   state: 'loading' | 'ready' | 'recovering' | 'disposed';
   /** Whether new requests to `name` go to this version. */
   active: boolean;
+  /** Set on a canary: the share of `name`'s calls it gets. */
+  canary?: number;
+  /** Set on a shadow: the share of `name`'s predict calls it answers in the shadow. */
+  shadow?: number;
+  /** Aliases naming this version (`runtime.alias`). */
+  aliases?: string[];
 }
 
 /** tfjs memory of the engine. */
@@ -306,4 +348,127 @@ export interface CacheEntry {
   files: string[];
   /** When it was stored, in ms since the epoch. */
   storedAt: number;
+}
+
+/** A label as a sample gives it: a class index, a class name, or -1 / null / undefined for none. */
+export type SampleLabel = number | string | null | undefined;
+
+/**
+ * One sample for `evaluate`, `calibrate` and `chooseThreshold`: any input `predict` takes and
+ * its label. A multi-head model takes one label per head: `{ [output]: label }`; a plain
+ * label is the primary head's.
+ */
+export interface LabelledSample<I = unknown> {
+  input: I;
+  label?: SampleLabel | Record<string, SampleLabel>;
+}
+
+/** Options of `evaluate`. */
+export interface EvaluateOptions<I = unknown> extends RequestOptions {
+  /** Names the group a sample belongs to (undefined or null: none); each group gets its own report in `slices`. */
+  sliceBy?: (sample: LabelledSample<I>) => string | null | undefined;
+  /** Called after each chunk with samples done and the total (-1 for an async iterable). */
+  onProgress?: (done: number, total: number) => void;
+  /** Bins of the reliability diagram and ECE. Default 10. */
+  bins?: number;
+  /** Samples sent to the engine in one call. Default 8. */
+  batchSize?: number;
+  /** Make these samples' predictions the drift reference of `stats().drift`. Default true. */
+  reference?: boolean;
+}
+
+export type { CalibrationBin, ClassMetrics, HeadMetrics, TemperatureFit, TemperatureFitCode, ThresholdChoice, ThresholdTarget } from './ops/metrics.js';
+
+/** What `evaluate` returns: the primary head's metrics, per head and per slice. */
+export interface EvaluationReport extends HeadMetrics {
+  /** Every head of a model with `postprocess.heads`, by output name. */
+  heads?: Record<string, HeadMetrics>;
+  /** One report per group named by `sliceBy`. */
+  slices?: Record<string, HeadMetrics & { heads?: Record<string, HeadMetrics> }>;
+}
+
+/** NLL (nats) and ECE of the labelled samples at one temperature. */
+export interface CalibrationScore {
+  nll: number;
+  ece: number;
+}
+
+/** The fit of one head. */
+export interface HeadCalibration {
+  /** The fitted temperature; `null` when no finite one exists (see `code`): the model is left as it is. */
+  temperature: number | null;
+  /** Why there is no temperature (`NO_FINITE_TEMPERATURE`, `NO_LABELLED_SAMPLES`, `UNSUPPORTED_ACTIVATION`). */
+  code?: TemperatureFitCode;
+  /** With `NO_FINITE_TEMPERATURE`: the limit the NLL falls toward (0 or Infinity). */
+  limit?: number;
+  message?: string;
+  /** At the temperature in use before the call (1 unless one was set). */
+  before: CalibrationScore;
+  /** At the fitted temperature (equal to `before` when there is none). */
+  after: CalibrationScore;
+  /** Labelled samples fitted on. */
+  labelled: number;
+}
+
+/** What `calibrate` returns: the primary head's fit, and each head's. */
+export interface CalibrationResult extends HeadCalibration {
+  heads?: Record<string, HeadCalibration>;
+  /** Whether the fitted temperatures now serve (`apply: true` and at least one finite fit). */
+  applied: boolean;
+}
+
+/** Options of `calibrate`. */
+export interface CalibrateOptions extends RequestOptions {
+  /** Later predictions use the fitted temperatures (kept across an engine recovery). Default false. */
+  apply?: boolean;
+  onProgress?: (done: number, total: number) => void;
+  /** Bins of the ECE. Default 10. */
+  bins?: number;
+}
+
+/** Options of `chooseThreshold`: a target, `{ precision }` or `{ coverage }`, in [0, 1]. */
+export type ThresholdOptions = ({ precision: number; coverage?: never } | { coverage: number; precision?: never }) & RequestOptions & {
+  /** Which head (output name). Default the primary one. */
+  head?: string;
+  /** Later predictions use the chosen threshold. Default false. */
+  apply?: boolean;
+  onProgress?: (done: number, total: number) => void;
+};
+
+/** Options of `runtime.shadow`. */
+export interface ShadowOptions {
+  /** Share of the requests to shadow, in (0, 1]. Default 1. Picked evenly (every 1/fraction-th request), not at random. */
+  fraction?: number;
+  /** Shadow requests in flight at most; a request over it is not shadowed (`skipped`). Default 4. */
+  maxInFlight?: number;
+}
+
+/** Options of `runtime.promote`. */
+export interface PromoteOptions {
+  /** Canary: send this share of the name's requests, in (0, 1), to the version; the rest stay on the active one. Without it (or 1): a full promote. */
+  fraction?: number;
+}
+
+/** What `runtime.shadowReport(name)` returns. */
+export interface ShadowReport {
+  /** `name@version` of the active version and of the shadow. */
+  active: string;
+  shadow: string;
+  fraction: number;
+  /** Shadowed requests that both versions answered. */
+  requests: number;
+  /** Share of them where both gave the same top-1 class (NaN before any). */
+  agreement: number;
+  /** Mean |active confidence - shadow confidence| of the top-1 answers (NaN before any). */
+  meanAbsConfidenceDiff: number;
+  /** Latency of the shadowed requests, page to page: the active answer's, and the shadow's (run after it). */
+  latencyMs: { active: Percentiles; shadow: Percentiles };
+  /** Shadow requests that failed (the caller never saw them). */
+  errors: number;
+  /** The last few shadow failures. */
+  lastErrors: { code: ErrorCode; message: string }[];
+  /** Requests not shadowed because `maxInFlight` shadow requests were already running. */
+  skipped: number;
+  /** Shadow requests still running. */
+  inFlight: number;
 }

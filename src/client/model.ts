@@ -4,11 +4,16 @@
  */
 import { PREDICT_BATCH_SIZE } from '../defaults.js';
 import { InputError, RequestError, disposedError } from '../errors.js';
-import type { WireInput } from '../protocol.js';
+import { checkPostprocess } from '../postprocess.js';
+import type { ModelSettings, WireInput } from '../protocol.js';
 import type {
-  ModelInfo, ModelStats, Prediction, PredictBatchOptions, PredictOptions, RequestOptions, TensorData,
+  CalibrateOptions, CalibrationResult, DriftReference, EvaluateOptions, EvaluationReport, LabelledSample, ModelInfo, ModelStats,
+  PostprocessSpec, Prediction, PredictBatchOptions, PredictOptions, RequestOptions, TensorData, ThresholdChoice, ThresholdOptions,
 } from '../types.js';
-import { checkInputs } from '../validate.js';
+import { checkInputs, isTensorData } from '../validate.js';
+import {
+  calibratedPostprocess, calibration, collect, referenceOf, report, threshold, withHeadSetting, type OpsTarget,
+} from './ops.js';
 import { toWireInput, wireTensors, type ImageSource, type Wired } from './inputs.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -60,11 +65,62 @@ export interface Model<S extends ModelSchema = ModelSchema> {
     inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
     opts?: PredictBatchOptions,
   ): Promise<Prediction<LabelOf<S>>[]>;
-  /** Latency percentiles, batch sizes and throughput over recent requests. */
+  /**
+   * Latency percentiles, batch sizes and throughput over recent requests; and over the same
+   * window the top-1 confidence histogram, the abstain rate, counts per predicted class and,
+   * once a reference is set, drift against it (`drift: { classPsi, confidencePsi, alarm }`).
+   */
   stats(): Promise<ModelStats>;
+  /**
+   * Judges the model on labelled samples, through the batch path (progress, `signal`):
+   * accuracy, per-class precision / recall / F1 / support, confusion matrix, log loss, ECE
+   * with its bins, abstain rate and accuracy on the answered ones at the model's threshold;
+   * per head (`heads`) and per group of `sliceBy` (`slices`). Unlabelled samples (label -1,
+   * null or missing) are counted and skipped in every metric. The samples' predictions become
+   * the drift reference unless `reference: false`; they are not counted in `stats()`'s window.
+   * @example
+   * const r = await model.evaluate(samples, { sliceBy: (s) => s.meta.camera });
+   * r.accuracy; r.perClass[0].f1; r.bins; r.slices?.front.accuracy;
+   */
+  evaluate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts?: EvaluateOptions<I>): Promise<EvaluationReport>;
+  /**
+   * Fits a temperature per head by minimising the NLL of the labelled samples (temperature
+   * scaling). Where no finite temperature exists (every sample right: the NLL falls without
+   * end as T goes to 0) the head's `temperature` is `null` with a `code`, and it is left as it
+   * is. With `apply: true` later predictions use the fitted temperatures, also after an
+   * engine recovery. Output of a head with `activation: 'softmax'` is taken as logits; with
+   * `'none'` (probabilities), `log p` is.
+   * @example
+   * const fit = await model.calibrate(samples, { apply: true });
+   * fit.temperature; fit.before.ece; fit.after.ece;
+   */
+  calibrate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts?: CalibrateOptions): Promise<CalibrationResult>;
+  /**
+   * The abstention threshold that reaches a target precision (the lowest such, for the most
+   * answers) or keeps a target coverage, on labelled samples at the model's temperature.
+   * `reached: false` with `code: 'TARGET_UNREACHABLE'` when no threshold reaches it. With
+   * `apply: true` later predictions abstain under it (label -1 in the answer).
+   * @example const { threshold } = await model.chooseThreshold(samples, { precision: 0.95, apply: true });
+   */
+  chooseThreshold<I extends ImageSource | TensorData>(
+    samples: SampleSource<I>,
+    opts: ThresholdOptions,
+  ): Promise<ThresholdChoice & { head: string; applied: boolean }>;
+  /**
+   * Sets the reference `stats().drift` is measured against: the distribution of the top-1
+   * class and confidence of the model's answers to these inputs (or samples); `null` forgets
+   * it. Kept across an engine recovery.
+   */
+  setReference<I extends ImageSource | TensorData>(
+    samples: Iterable<I | LabelledSample<I>> | AsyncIterable<I | LabelledSample<I>> | null,
+    opts?: RequestOptions & { onProgress?: (done: number, total: number) => void },
+  ): Promise<DriftReference | null>;
   /** Frees every tensor of the model once the requests it accepted are answered. Later calls reject with DISPOSED. */
   dispose(): Promise<void>;
 }
+
+/** Samples for `evaluate`, `calibrate` and `chooseThreshold`. */
+export type SampleSource<I> = Iterable<LabelledSample<I>> | AsyncIterable<LabelledSample<I>>;
 
 /** What a model handle needs of its runtime. */
 export interface ModelHost {
@@ -89,8 +145,93 @@ function closeWired(inputs: readonly Wired<WireInput>[]): void {
 
 export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S> {
   private disposed = false;
+  /** The postprocess the engine serves this model with (changed by calibrate / chooseThreshold with `apply`). */
+  private post: PostprocessSpec;
 
-  constructor(private readonly host: ModelHost, readonly id: string, readonly info: ModelInfo) {}
+  constructor(private readonly host: ModelHost, readonly id: string, readonly info: ModelInfo, post?: PostprocessSpec) {
+    this.post = post ?? {};
+  }
+
+  /** The postprocess in force. */
+  postprocess(): PostprocessSpec {
+    return this.post;
+  }
+
+  private ops(): OpsTarget {
+    return {
+      info: this.info,
+      postprocess: () => this.post,
+      predictBatch: (inputs, opts) => this.predictBatch(inputs as AsyncIterable<ImageSource | TensorData>, opts),
+    };
+  }
+
+  /**
+   * Changes the model's serving settings in the engine; the supervisor's copy of its load
+   * request takes them first, so a reload after a loss (even one during this call) has them.
+   */
+  private async configure(settings: ModelSettings): Promise<void> {
+    if (settings.postprocess) checkPostprocess(settings.postprocess, this.info.outputs);
+    this.host.supervisor.amend(this.id, settings);
+    await this.host.supervisor.request(undefined, {
+      modelId: this.id,
+      replayable: true,
+      send: (engine) => engine.configure(this.id, settings),
+    });
+    if (settings.postprocess) this.post = settings.postprocess;
+  }
+
+  async evaluate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts: EvaluateOptions<I> = {}): Promise<EvaluationReport> {
+    this.live();
+    const c = await collect(this.ops(), samples, opts);
+    const r = report(c, opts.bins);
+    if (opts.reference !== false && c.slices.length > 0) await this.configure({ reference: referenceOf(c) });
+    return r;
+  }
+
+  async calibrate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts: CalibrateOptions = {}): Promise<CalibrationResult> {
+    this.live();
+    const c = await collect(this.ops(), samples, opts);
+    const fit = calibration(c, opts.bins);
+    const next = opts.apply ? calibratedPostprocess(this.post, c, fit) : undefined;
+    if (next) await this.configure({ postprocess: next });
+    return { ...fit, applied: next !== undefined };
+  }
+
+  async chooseThreshold<I extends ImageSource | TensorData>(
+    samples: SampleSource<I>,
+    opts: ThresholdOptions,
+  ): Promise<ThresholdChoice & { head: string; applied: boolean }> {
+    this.live();
+    if (opts == null || (opts.precision === undefined && opts.coverage === undefined)) {
+      throw new InputError('chooseThreshold takes a target: { precision: 0.95 } or { coverage: 0.9 }');
+    }
+    const c = await collect(this.ops(), samples, opts);
+    const choice = threshold(c, opts);
+    const apply = opts.apply === true && choice.n > 0;
+    if (apply) await this.configure({ postprocess: withHeadSetting(this.post, choice.head, c.primary.name, 'threshold', choice.threshold) });
+    return { ...choice, applied: apply };
+  }
+
+  async setReference<I extends ImageSource | TensorData>(
+    samples: Iterable<I | LabelledSample<I>> | AsyncIterable<I | LabelledSample<I>> | null,
+    opts: RequestOptions & { onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<DriftReference | null> {
+    this.live();
+    if (samples === null) {
+      await this.configure({ reference: null });
+      return null;
+    }
+    async function* asSamples(): AsyncGenerator<LabelledSample<I>> {
+      for await (const s of samples as AsyncIterable<I | LabelledSample<I>>) {
+        yield (s !== null && typeof s === 'object' && 'input' in s && !isTensorData(s) ? s : { input: s }) as LabelledSample<I>;
+      }
+    }
+    const c = await collect(this.ops(), asSamples(), opts);
+    if (c.slices.length === 0) throw new InputError('setReference needs at least one input');
+    const ref = referenceOf(c);
+    await this.configure({ reference: ref });
+    return ref;
+  }
 
   private live(): void {
     this.host.assertLive();
@@ -214,9 +355,10 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
 }
 
 
-function pick(opts: PredictOptions | undefined): Pick<PredictOptions, 'preprocess' | 'postprocess'> {
-  const out: Pick<PredictOptions, 'preprocess' | 'postprocess'> = {};
+function pick(opts: PredictOptions | undefined): Pick<PredictOptions, 'preprocess' | 'postprocess' | 'monitor'> {
+  const out: Pick<PredictOptions, 'preprocess' | 'postprocess' | 'monitor'> = {};
   if (opts?.preprocess) out.preprocess = opts.preprocess;
   if (opts?.postprocess) out.postprocess = opts.postprocess;
+  if (opts?.monitor === false) out.monitor = false;
   return out;
 }

@@ -5,15 +5,22 @@
  * swap: the registry only stops routing to the old one; its dispose() lets the calls it
  * accepted finish before it is freed.
  */
-import { InpageError } from '../errors.js';
-import type { Backend, ModelInfo, ModelStats, Prediction, PredictBatchOptions, PredictOptions, RegistryEntry, RequestOptions, TensorData } from '../types.js';
+import { InpageError, InputError } from '../errors.js';
+import type {
+  Backend, CalibrateOptions, CalibrationResult, DriftReference, EvaluateOptions, EvaluationReport, LabelledSample, ModelInfo, ModelStats,
+  PostprocessSpec, Prediction, PredictBatchOptions, PredictOptions, PromoteOptions, RegistryEntry, RequestOptions, ShadowOptions, ShadowReport, TensorData,
+  ThresholdChoice, ThresholdOptions,
+} from '../types.js';
 import type { ImageSource } from './inputs.js';
-import type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs } from './model.js';
+import type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs, SampleSource } from './model.js';
+import { Shadow, checkFraction, due } from './shadow.js';
 
 /** What the registry holds of a model: a handle with its id. */
 export interface Registered extends Model {
   readonly id: string;
   readonly info: ModelInfo;
+  /** The postprocess the model serves with now. */
+  postprocess(): PostprocessSpec;
 }
 
 interface Slot<M extends Registered> {
@@ -32,6 +39,12 @@ export class Registry<M extends Registered = Registered> {
   private readonly slots = new Map<string, Slot<M>>();
   /** Name -> id of its active version. */
   private readonly active = new Map<string, string>();
+  /** Name -> the version that gets a share of its calls (a canary), and how many calls were routed. */
+  private readonly canaries = new Map<string, { id: string; fraction: number; calls: number }>();
+  /** Name -> its shadow (kept after the shadow stops, for its report, until replaced). */
+  private readonly shadows = new Map<string, { shadow: Shadow; on: boolean }>();
+  /** Name -> alias -> version. */
+  private readonly aliases = new Map<string, Map<string, string>>();
 
   /** @param recovering whether the engine is being brought back (ready models then show `recovering`) */
   constructor(private readonly recovering: () => boolean = () => false) {}
@@ -66,6 +79,9 @@ export class Registry<M extends Registered = Registered> {
     if (!slot) return;
     slot.state = 'disposed';
     this.slots.delete(id);
+    if (this.canaries.get(slot.name)?.id === id) this.canaries.delete(slot.name);
+    const sh = this.shadows.get(slot.name);
+    if (sh?.shadow.target.id === id) sh.on = false;
     if (this.active.get(slot.name) !== id) return;
     const rest = this.readyOf(slot.name);
     const last = rest[rest.length - 1];
@@ -82,12 +98,86 @@ export class Registry<M extends Registered = Registered> {
     return all.length ? all.join(', ') : 'none';
   }
 
-  /** Makes `name@version` (its latest load, if loaded twice) the active version of `name`. */
-  promote(name: string, version: string): void {
-    const found = this.readyOf(name, version);
+  /** The version an alias of `name` stands for, or `version` itself. */
+  resolve(name: string, version: string): string {
+    return this.aliases.get(name)?.get(version) ?? version;
+  }
+
+  /** Names `version` of `name` by `alias` (`'champion'`, `'challenger'`...); a later call moves the alias. */
+  alias(name: string, alias: string, version: string): void {
+    if (typeof alias !== 'string' || alias === '') throw new InputError(`An alias must be a non-empty string, got ${JSON.stringify(alias)}`);
+    const target = this.resolve(name, version);
+    if (this.readyOf(name, target).length === 0 && ![...this.slots.values()].some((s) => s.name === name && s.version === target)) {
+      throw new InpageError('NOT_FOUND', `No model ${name}@${target} to alias as ${alias}; this runtime holds: ${this.known()}`, { name, version: target });
+    }
+    const map = this.aliases.get(name) ?? new Map<string, string>();
+    map.set(alias, target);
+    this.aliases.set(name, map);
+  }
+
+  /** The aliases of `name@version`. */
+  private aliasesOf(name: string, version: string): string[] {
+    return [...(this.aliases.get(name) ?? [])].filter(([, v]) => v === version).map(([a]) => a);
+  }
+
+  /** The ready slot of `name@version` (an alias accepted; its latest load, if loaded twice). */
+  private find(name: string, version: string, what: string): Slot<M> {
+    const v = this.resolve(name, version);
+    const found = this.readyOf(name, v);
     const slot = found[found.length - 1];
-    if (!slot) throw new InpageError('NOT_FOUND', `No ready model ${name}@${version} to promote; this runtime holds: ${this.known()}`, { name, version });
-    this.active.set(name, slot.id);
+    if (!slot?.handle) throw new InpageError('NOT_FOUND', `No ready model ${name}@${v} to ${what}; this runtime holds: ${this.known()}`, { name, version: v });
+    return slot;
+  }
+
+  /**
+   * Makes `name@version` the active version of `name`; with `fraction` < 1 a canary instead:
+   * that share of the name's calls goes to it, the rest to the active version.
+   */
+  promote(name: string, version: string, opts: PromoteOptions = {}): void {
+    const fraction = opts.fraction === undefined ? 1 : checkFraction(opts.fraction, 'promote fraction');
+    const slot = this.find(name, version, 'promote');
+    if (fraction === 1 || this.active.get(name) === slot.id) {
+      this.active.set(name, slot.id);
+      this.canaries.delete(name);
+      return;
+    }
+    this.canaries.set(name, { id: slot.id, fraction, calls: 0 });
+  }
+
+  /** The handle of `name@version` (an alias accepted). */
+  version(name: string, version: string): M {
+    return this.find(name, version, 'use').handle as M;
+  }
+
+  /** Starts shadowing `name`'s predict calls on `name@version`; `null` stops it. */
+  shadow(name: string, version: string | null, opts?: ShadowOptions): void {
+    if (version === null) {
+      const sh = this.shadows.get(name);
+      if (sh) sh.on = false;
+      return;
+    }
+    const slot = this.find(name, version, 'shadow');
+    this.shadows.set(name, { shadow: new Shadow(slot.handle as M, opts), on: true });
+  }
+
+  /** The shadow serving `name` now, if any. */
+  shadowOf(name: string): Shadow | undefined {
+    const sh = this.shadows.get(name);
+    return sh?.on ? sh.shadow : undefined;
+  }
+
+  /** The report of `name`'s shadow (running or last run). */
+  shadowReport(name: string): ShadowReport {
+    const sh = this.shadows.get(name);
+    if (!sh) throw new InpageError('NOT_FOUND', `No shadow was set for ${name}; call runtime.shadow(name, version) first`, { name });
+    const id = this.active.get(name);
+    const slot = id === undefined ? undefined : this.slots.get(id);
+    return sh.shadow.report(slot ? `${slot.name}@${slot.version}` : '');
+  }
+
+  /** Names with a shadow (running or last run). */
+  shadowed(): string[] {
+    return [...this.shadows.keys()];
   }
 
   /** The handle of the active version of `name`. */
@@ -96,6 +186,16 @@ export class Registry<M extends Registered = Registered> {
     const handle = id === undefined ? undefined : this.slots.get(id)?.handle;
     if (!handle) throw new InpageError('NOT_FOUND', `No model named ${name} is loaded; this runtime holds: ${this.known()}`, { name });
     return handle;
+  }
+
+  /** The handle a call to `name` goes to: the canary's on its share of calls, else the active version's. */
+  routeCall(name: string): M {
+    const c = this.canaries.get(name);
+    if (c) {
+      const handle = this.slots.get(c.id)?.handle;
+      if (handle && due(++c.calls, c.fraction)) return handle;
+    }
+    return this.route(name);
   }
 
   /** Handles of every ready version of `name`. */
@@ -112,12 +212,23 @@ export class Registry<M extends Registered = Registered> {
       bytes: s.handle?.info.bytes ?? 0,
       state: recovering && s.state !== 'disposed' ? 'recovering' : s.state,
       active: this.active.get(s.name) === s.id,
+      ...(this.canaries.get(s.name)?.id === s.id ? { canary: (this.canaries.get(s.name) as { fraction: number }).fraction } : {}),
+      ...(this.shadowOf(s.name)?.target.id === s.id ? { shadow: (this.shadowOf(s.name) as Shadow).fraction } : {}),
+      ...(this.aliasesOf(s.name, s.version).length ? { aliases: this.aliasesOf(s.name, s.version) } : {}),
     }));
+  }
+
+  /** Ready handles with their registry facts. */
+  readyHandles(): { handle: M; name: string; version: string; active: boolean }[] {
+    return [...this.slots.values()].flatMap((s) => (s.state === 'ready' && s.handle ? [{ handle: s.handle, name: s.name, version: s.version, active: this.active.get(s.name) === s.id }] : []));
   }
 
   clear(): void {
     this.slots.clear();
     this.active.clear();
+    this.canaries.clear();
+    this.shadows.clear();
+    this.aliases.clear();
   }
 }
 
@@ -148,23 +259,59 @@ export class NamedModel<S extends ModelSchema = ModelSchema> implements Model<S>
     }
   }
 
-  async run(inputs: RunInputs<S>, opts?: RequestOptions): Promise<RunOutputs<S>> {
-    return (await this.target().run(inputs, opts)) as RunOutputs<S>;
+  /** Where a serving call goes: a canary on its share of calls, else the active version. */
+  private callTarget(): Registered {
+    this.assertLive();
+    this.last = this.registry.routeCall(this.name);
+    return this.last;
   }
 
+  async run(inputs: RunInputs<S>, opts?: RequestOptions): Promise<RunOutputs<S>> {
+    return (await this.callTarget().run(inputs, opts)) as RunOutputs<S>;
+  }
+
+  /** Goes to the active version (or a canary); a shadow, when set, answers a copy after it, unseen. */
   async predict(input: ImageSource | TensorData, opts?: PredictOptions): Promise<Prediction<LabelOf<S>>> {
-    return (await this.target().predict(input, opts)) as Prediction<LabelOf<S>>;
+    const target = this.callTarget();
+    const answer = target.predict(input, opts);
+    const shadow = this.registry.shadowOf(this.name);
+    if (!shadow || shadow.target.id === target.id) return (await answer) as Prediction<LabelOf<S>>;
+    return (await shadow.serve(input, opts, answer)) as Prediction<LabelOf<S>>;
   }
 
   async predictBatch(
     inputs: Iterable<ImageSource | TensorData> | AsyncIterable<ImageSource | TensorData>,
     opts?: PredictBatchOptions,
   ): Promise<Prediction<LabelOf<S>>[]> {
-    return (await this.target().predictBatch(inputs, opts)) as Prediction<LabelOf<S>>[];
+    return (await this.callTarget().predictBatch(inputs, opts)) as Prediction<LabelOf<S>>[];
   }
 
+  /** The active version's statistics. */
   async stats(): Promise<ModelStats> {
     return this.target().stats();
+  }
+
+  /** Evaluates the active version. */
+  evaluate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts?: EvaluateOptions<I>): Promise<EvaluationReport> {
+    return this.target().evaluate(samples, opts);
+  }
+
+  /** Calibrates the active version. */
+  calibrate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts?: CalibrateOptions): Promise<CalibrationResult> {
+    return this.target().calibrate(samples, opts);
+  }
+
+  /** Chooses the active version's threshold. */
+  chooseThreshold<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts: ThresholdOptions): Promise<ThresholdChoice & { head: string; applied: boolean }> {
+    return this.target().chooseThreshold(samples, opts);
+  }
+
+  /** Sets the active version's drift reference. */
+  setReference<I extends ImageSource | TensorData>(
+    samples: Iterable<I | LabelledSample<I>> | AsyncIterable<I | LabelledSample<I>> | null,
+    opts?: RequestOptions & { onProgress?: (done: number, total: number) => void },
+  ): Promise<DriftReference | null> {
+    return this.target().setReference(samples, opts);
   }
 
   /** Disposes every version of the name this runtime holds; its loads under way reject with DISPOSED. */

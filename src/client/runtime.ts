@@ -8,7 +8,9 @@ import { InpageError, InputError, ModelLoadError, disposedError, toInpageError }
 import type { EngineApi, LoadRequest, WireInput } from '../protocol.js';
 import { DEFAULT_BACKENDS, DEFAULT_BATCHING, DEFAULT_MAX_QUEUE, STALL_TIMEOUT_MS } from '../defaults.js';
 import { registerErrorHandler } from '../transfer.js';
-import type { Backend, MemoryInfo, ModelInfo, ModelSpec, RegistryEntry } from '../types.js';
+import type { Backend, MemoryInfo, ModelInfo, ModelSpec, PromoteOptions, RegistryEntry, ShadowOptions, ShadowReport } from '../types.js';
+import { renderMetrics, servingFamilies, type ModelMetricsInput } from '../ops/prometheus.js';
+import { headsOf } from './ops.js';
 import { checkIntegrityMap } from '../integrity.js';
 import { BackendChangeEvent, RuntimeLostEvent, RuntimeRecoveredEvent, type RuntimeEventMap } from './events.js';
 import { ModelHandle, type Model, type ModelHost, type ModelSchema } from './model.js';
@@ -74,20 +76,57 @@ export interface Runtime extends EventTarget {
   /**
    * Makes `name@version` the active version of `name`: new calls through
    * `runtime.model(name)` go to it, calls already made finish where they are.
+   * With `{ fraction }` under 1 it is a canary instead: that share of the calls through
+   * `runtime.model(name)` goes to `version` (spread evenly, not at random), the rest to the
+   * active version; a later promote without `fraction` makes it active. `version` may be an
+   * alias (`runtime.alias`).
    * @throws InpageError `NOT_FOUND` when no ready model has that name and version
    * @example
    * const v2 = await runtime.load({ url: '/models/v2/model.json', name: 'cls', version: '2' });
-   * runtime.promote('cls', '2');
+   * runtime.promote('cls', '2', { fraction: 0.1 }); // canary: 10% of the calls
+   * runtime.promote('cls', '2');                    // all of them
    * await v1.dispose(); // waits for the requests v1 accepted
    */
-  promote(name: string, version: string): void;
+  promote(name: string, version: string, opts?: PromoteOptions): void;
+  /**
+   * Names a version of `name` by an alias (`'champion'`, `'challenger'`...), accepted wherever
+   * a version is (`promote`, `shadow`, `model(name, version)`). Calling it again moves the alias.
+   * @throws InpageError `NOT_FOUND` when `name@version` is not held
+   */
+  alias(name: string, alias: string, version: string): void;
+  /**
+   * Shadows `name` with a candidate version: on `fraction` of the `predict` calls through
+   * `runtime.model(name)`, the candidate answers a copy of the input once the active answer
+   * is in. The caller gets the active answer and never waits for the shadow; a failing
+   * shadow is counted in `shadowReport`, never thrown. `null` stops it. `predictBatch` and
+   * `run` are not shadowed.
+   * @throws InpageError `NOT_FOUND` when `name@version` is not ready
+   * @example
+   * runtime.shadow('cls', 'challenger', { fraction: 0.5 });
+   * runtime.shadowReport('cls').agreement;
+   */
+  shadow(name: string, version: string | null, opts?: ShadowOptions): void;
+  /**
+   * The shadow of `name`: requests shadowed, top-1 agreement, mean absolute confidence
+   * difference, latency of both and the shadow's errors.
+   * @throws InpageError `NOT_FOUND` when `name` was never shadowed
+   */
+  shadowReport(name: string): ShadowReport;
+  /**
+   * Every ready model's statistics (and each shadow's report) as Prometheus text (format
+   * 0.0.4), or OpenMetrics with `{ openMetrics: true }`: metrics named `inpage_*`, labelled
+   * by `model` and `version`.
+   * @example await fetch('/metrics', { method: 'POST', body: await runtime.metrics() });
+   */
+  metrics(opts?: { openMetrics?: boolean }): Promise<string>;
   /**
    * A model by name: each call goes to the version of `name` active at that moment (the
    * first loaded, until another is promoted; after the active one is disposed, the
-   * latest loaded that remains). Its `dispose()` disposes every version of the name.
+   * latest loaded that remains), or to its canary on the canary's share. Its `dispose()`
+   * disposes every version of the name. With `version` (or an alias), that version's own handle.
    * @throws InpageError `NOT_FOUND` when no version of `name` is loaded
    */
-  model<S extends ModelSchema = ModelSchema>(name: string): Model<S>;
+  model<S extends ModelSchema = ModelSchema>(name: string, version?: string): Model<S>;
   /** tfjs memory of the engine: tensors and bytes. */
   memory(): Promise<MemoryInfo>;
   /** Losses, recoveries and replayed requests so far, the state and the backend in use. */
@@ -376,7 +415,7 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
       this.registry.failed(id);
       throw e;
     }
-    const handle = new ModelHandle<S>(this, id, info);
+    const handle = new ModelHandle<S>(this, id, info, req.postprocess);
     this.handles.set(id, handle);
     this.supervisor.loaded(req);
     this.registry.ready(id, handle, spec.promote ?? false);
@@ -387,13 +426,41 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
     return this.registry.list();
   }
 
-  promote(name: string, version: string): void {
+  promote(name: string, version: string, opts?: PromoteOptions): void {
     this.assertLive();
-    this.registry.promote(name, version);
+    this.registry.promote(name, version, opts);
   }
 
-  model<S extends ModelSchema = ModelSchema>(name: string): Model<S> {
+  alias(name: string, alias: string, version: string): void {
     this.assertLive();
+    this.registry.alias(name, alias, version);
+  }
+
+  shadow(name: string, version: string | null, opts?: ShadowOptions): void {
+    this.assertLive();
+    this.registry.shadow(name, version, opts);
+  }
+
+  shadowReport(name: string): ShadowReport {
+    return this.registry.shadowReport(name);
+  }
+
+  async metrics(opts: { openMetrics?: boolean } = {}): Promise<string> {
+    this.assertLive();
+    const settled = await Promise.allSettled(this.registry.readyHandles().map(async (m): Promise<ModelMetricsInput> => {
+      const stats = await m.handle.stats();
+      const labels = headsOf(m.handle.postprocess(), m.handle.info.outputs).primary.labels;
+      return { name: m.name, version: m.version, active: m.active, stats, ...(labels ? { labels } : {}) };
+    }));
+    // A model disposed meanwhile is left out.
+    const models = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const shadows = this.registry.shadowed().map((name) => ({ ...this.registry.shadowReport(name), name }));
+    return renderMetrics(servingFamilies(models, shadows), opts);
+  }
+
+  model<S extends ModelSchema = ModelSchema>(name: string, version?: string): Model<S> {
+    this.assertLive();
+    if (version !== undefined) return this.registry.version(name, version) as unknown as Model<S>;
     return new NamedModel<S>(this.registry, name, () => this.assertLive());
   }
 

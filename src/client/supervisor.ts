@@ -6,7 +6,7 @@
  */
 import { InpageError, InputError, RequestError, WorkerLostError, disposedError, toInpageError } from '../errors.js';
 import { RECOVERY_DEFAULTS } from '../defaults.js';
-import type { EngineApi, EngineLoss, LoadRequest } from '../protocol.js';
+import type { EngineApi, EngineLoss, LoadRequest, ModelSettings } from '../protocol.js';
 import type { Backend, ModelInfo, RequestOptions } from '../types.js';
 
 /**
@@ -291,6 +291,20 @@ export class Supervisor {
   /** A model is loaded: after a loss it is loaded again, from the same request (cache, URL or the picked files). */
   loaded(req: LoadRequest): void {
     this.models.set(req.id, req);
+  }
+
+  /**
+   * A loaded model's settings changed (engine.configure): its stored request takes them, so
+   * the model loaded again after a loss serves with them too.
+   */
+  amend(modelId: string, settings: ModelSettings): void {
+    const req = this.models.get(modelId);
+    if (!req) return;
+    const next: LoadRequest = { ...req };
+    if (settings.postprocess) next.postprocess = settings.postprocess;
+    if (settings.reference === null) delete next.reference;
+    else if (settings.reference) next.reference = settings.reference;
+    this.models.set(modelId, next);
   }
 
   /** A model is disposed: it is not loaded again. */

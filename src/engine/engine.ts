@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InpageError, InputError, RequestError, disposedError, toInpageError, withContext } from '../errors.js';
-import type { EngineApi, EngineInit, EngineLoss, LoadRequest, WireInput, WirePredictRequest, WireRequest } from '../protocol.js';
+import type { EngineApi, EngineInit, EngineLoss, LoadRequest, ModelSettings, WireInput, WirePredictRequest, WireRequest } from '../protocol.js';
 import type { Backend, LoadProgress, MemoryInfo, ModelInfo, ModelStats, Prediction, TensorData } from '../types.js';
 import { startBackend } from './backends.js';
 import { loadModelFiles } from './files.js';
@@ -149,6 +149,10 @@ export class Engine implements EngineApi {
 
   async stats(modelId: string): Promise<ModelStats> {
     return this.model(modelId).snapshot();
+  }
+
+  async configure(modelId: string, settings: ModelSettings): Promise<void> {
+    this.model(modelId).configure(settings);
   }
 
   async dispose(modelId: string): Promise<void> {

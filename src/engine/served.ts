@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InpageError, InputError, RequestError, disposedError, toInpageError } from '../errors.js';
 import { classify, checkPostprocess, mergePostprocess } from '../postprocess.js';
 import { resolvePreprocess } from '../preprocess-spec.js';
-import type { LoadRequest, WireInput, WirePredictRequest } from '../protocol.js';
+import type { LoadRequest, ModelSettings, WireInput, WirePredictRequest } from '../protocol.js';
 import type { Backend, HeadPrediction, ModelInfo, ModelStats, Prediction, PostprocessSpec, TensorData, TensorInfo } from '../types.js';
 import { checkInputs } from '../validate.js';
 import { Batcher, bucketFor, buckets, type Job } from './batcher.js';
@@ -60,7 +60,7 @@ export class ServedModel {
 
   constructor(
     readonly built: BuiltModel,
-    private readonly req: LoadRequest,
+    private req: LoadRequest,
     backend: Backend,
     fromCache: boolean,
     private readonly gpu?: GpuWatch,
@@ -90,6 +90,17 @@ export class ServedModel {
       (jobs) => this.runBatch(jobs),
     );
     if (req.postprocess) checkPostprocess(req.postprocess, built.outputs);
+    if (req.reference) this.stats.setReference(req.reference);
+  }
+
+  /** New postprocess or drift reference, for the requests that come after. */
+  configure(settings: ModelSettings): void {
+    this.assertLive();
+    if (settings.postprocess) {
+      checkPostprocess(settings.postprocess, this.info.outputs);
+      this.req = { ...this.req, postprocess: settings.postprocess };
+    }
+    if (settings.reference !== undefined) this.stats.setReference(settings.reference ?? undefined);
   }
 
   /** The largest batch this model forms (1 without batching). */
@@ -156,7 +167,9 @@ export class ServedModel {
     if (req.postprocess) checkPostprocess(post, this.info.outputs);
     const tensors = await this.prepare(input, req);
     const result = await this.submit(tensors, 1, req.requestId);
-    return this.postprocess(result, post);
+    const p = this.postprocess(result, post);
+    if (req.monitor !== false) this.stats.prediction(p.topK[0]?.index ?? -1, p.confidence, p.index === -1);
+    return p;
   }
 
   private async prepare(input: WireInput, req: WirePredictRequest): Promise<Record<string, tf.Tensor>> {

@@ -1,7 +1,9 @@
 /**
  * Serving statistics over a rolling window of recent requests.
  */
-import type { ModelStats, Percentiles } from '../types.js';
+import { CONFIDENCE_BINS, DRIFT_ALARM_PSI, DRIFT_MIN_SAMPLES } from '../defaults.js';
+import { confidenceBin, psi } from '../ops/drift.js';
+import type { DriftReference, ModelStats, Percentiles } from '../types.js';
 
 interface Sample {
   at: number;
@@ -29,6 +31,14 @@ export class StatsWindow {
   private requests = 0;
   private errors = 0;
   private batches = new Map<number, number>();
+  /** Recent predictions as (top-1 class, confidence bin, abstained), a ring of `size`. */
+  private seen: { cls: number; bin: number; abstained: boolean }[] = [];
+  private seenNext = 0;
+  /** Counts over `seen`, kept up to date on each insert and eviction: O(1) per prediction. */
+  private classCounts: number[] = [];
+  private confidenceBins = new Array<number>(CONFIDENCE_BINS).fill(0);
+  private abstained = 0;
+  private reference: DriftReference | undefined;
 
   /**
    * @param size how many recent requests the percentiles cover (default 1024)
@@ -51,6 +61,34 @@ export class StatsWindow {
     this.errors++;
   }
 
+  /**
+   * One prediction answered: its top-1 class, its top-1 confidence and whether it abstained.
+   * Constant time: the counts are updated for the one that enters and the one that leaves.
+   */
+  prediction(cls: number, confidence: number, abstained: boolean): void {
+    const entry = { cls, bin: confidenceBin(confidence, CONFIDENCE_BINS), abstained };
+    if (this.seen.length < this.size) this.seen.push(entry);
+    else {
+      const old = this.seen[this.seenNext] as typeof entry;
+      if (old.cls >= 0) this.classCounts[old.cls]!--;
+      this.confidenceBins[old.bin]!--;
+      if (old.abstained) this.abstained--;
+      this.seen[this.seenNext] = entry;
+    }
+    this.seenNext = (this.seenNext + 1) % this.size;
+    if (cls >= 0) {
+      while (this.classCounts.length <= cls) this.classCounts.push(0);
+      this.classCounts[cls]!++;
+    }
+    this.confidenceBins[entry.bin]!++;
+    if (abstained) this.abstained++;
+  }
+
+  /** The distribution drift is measured against; `undefined` forgets it. */
+  setReference(ref: DriftReference | undefined): void {
+    this.reference = ref;
+  }
+
   /** One batch of `size` real requests ran. */
   batch(size: number): void {
     this.batches.set(size, (this.batches.get(size) ?? 0) + 1);
@@ -61,7 +99,8 @@ export class StatsWindow {
     const recent = this.samples.filter((s) => now - s.at <= this.throughputWindowMs);
     const oldest = recent.reduce((m, s) => Math.min(m, s.at), now);
     const span = Math.max(now - oldest, 1);
-    return {
+    const n = this.seen.length;
+    const stats: ModelStats = {
       requests: this.requests,
       errors: this.errors,
       latencyMs: summarize(this.samples.map((s) => s.latencyMs)),
@@ -70,6 +109,22 @@ export class StatsWindow {
       batchSizes: Object.fromEntries(this.batches),
       throughputPerSec: recent.length < 2 ? recent.length : (recent.length / span) * 1000,
       queued,
+      predictions: n,
+      confidence: { bins: [...this.confidenceBins] },
+      abstainRate: n ? this.abstained / n : NaN,
+      classCounts: [...this.classCounts],
     };
+    const ref = this.reference;
+    if (ref && n > 0) {
+      const classPsi = psi(ref.classCounts, this.classCounts);
+      const confidencePsi = psi(ref.confidenceBins, this.confidenceBins);
+      stats.drift = {
+        classPsi,
+        confidencePsi,
+        alarm: n >= DRIFT_MIN_SAMPLES && Math.max(classPsi, confidencePsi) > DRIFT_ALARM_PSI,
+        samples: n,
+      };
+    }
+    return stats;
   }
 }

@@ -10,6 +10,8 @@ interface Fake extends Connection {
   /** Calls to `run` waiting for an answer, by request id. */
   runs: Map<number, (v: unknown) => void>;
   loads: string[];
+  /** The requests `load` received. */
+  loadReqs: LoadRequest[];
   cancelled: number[];
   die(): void;
   n: number;
@@ -21,11 +23,13 @@ function fakeEngine(backend: Backend): Fake {
   const gone = new Promise<LossInfo>((r) => (die = r));
   const runs = new Map<number, (v: unknown) => void>();
   const loads: string[] = [];
+  const loadReqs: LoadRequest[] = [];
   const cancelled: number[] = [];
   const n = ++made;
   const engine = {
     load: async (req: LoadRequest) => {
       loads.push(req.id);
+      loadReqs.push(req);
       return { name: req.name, version: req.version, backend } as never;
     },
     run: (modelId: string, _inputs: unknown, req: { requestId: number }) =>
@@ -34,7 +38,7 @@ function fakeEngine(backend: Backend): Fake {
     shutdown: async () => undefined,
     dispose: async () => undefined,
   } as unknown as EngineApi;
-  return { engine, backend, gone, end: () => undefined, runs, loads, cancelled, die: () => die({ cause: 'worker-exit', message: 'killed' }), n };
+  return { engine, backend, gone, end: () => undefined, runs, loads, loadReqs, cancelled, die: () => die({ cause: 'worker-exit', message: 'killed' }), n };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -178,5 +182,23 @@ describe('Supervisor', () => {
     await sup.terminate();
     await expect(m2).rejects.toMatchObject({ code: 'DISPOSED' });
     await expect(run()).rejects.toMatchObject({ code: 'DISPOSED' });
+  });
+
+  it('a model reloaded after a loss keeps the settings amended since its load (temperature, threshold, drift reference)', async () => {
+    const { sup, engines, last } = setup(['wasm']);
+    sup.loaded({ id: 'm1', name: 'cnn', version: '1', postprocess: { activation: 'softmax' } } as LoadRequest);
+    const reference = { classCounts: [3, 1], confidenceBins: [0, 0, 0, 0, 0, 0, 0, 0, 2, 2] };
+    sup.amend('m1', { postprocess: { activation: 'softmax', temperature: 1.7, threshold: 0.4 }, reference });
+    (engines[0] as Fake).die();
+    await tick();
+    await tick();
+    expect(last().loadReqs[0]).toMatchObject({ id: 'm1', postprocess: { activation: 'softmax', temperature: 1.7, threshold: 0.4 }, reference });
+    sup.amend('m1', { reference: null });
+    last().die();
+    await tick();
+    await tick();
+    expect(last().loadReqs[0]?.reference).toBeUndefined();
+    expect(last().loadReqs[0]?.postprocess?.temperature).toBe(1.7);
+    await sup.terminate();
   });
 });
