@@ -9,6 +9,7 @@
 //   samples/          held-out PNGs named by label (star_017.png), labels.csv
 //   samples-hard/     hard held-out PNGs with labels.csv: the shape model is right on fewer
 //                     of them than its confidence says (the demo calibrates on them)
+//   samples-reference/  in-distribution PNGs with labels.csv, the demo's drift reference
 //
 //   node scripts/train-demo.mjs             train the models (a worker thread each), then check
 //   node scripts/train-demo.mjs --only=v2   train only the named models (comma-separated keys;
@@ -57,6 +58,7 @@ const CONFIG = {
   /** Share of hard images (scripts/lib/shapes.mjs `harden`) in model-v2's training data. */
   v2HardShare: 0.3,
   hardHeldOutSize: 500,
+  referenceSamples: 300,
   sampleScale: 3,
 };
 
@@ -69,6 +71,7 @@ const SEEDS = {
   init: CONFIG.seed * 1000 + 100,
   hardSamples: CONFIG.seed * 1000 + 5,
   hardHeldOut: CONFIG.seed * 1000 + 6,
+  reference: CONFIG.seed * 1000 + 8,
 };
 
 const MODELS = {
@@ -320,20 +323,22 @@ function writeSamples() {
   return n;
 }
 
-/** Hard labelled samples (every image through `harden`), for calibration; at the model's size (noise does not compress). */
-function writeHardSamples() {
-  const dir = path.join(DEMO, 'samples-hard');
+/**
+ * Labelled samples at the model's size (noise does not compress): every image through
+ * `harden` (for calibration), or of the training distribution (the drift reference).
+ */
+function writeSampleFolder(folder, prefix, seed, n, opts) {
+  const dir = path.join(DEMO, folder);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const n = CONFIG.hardSamplesPerClass * SHAPES.length;
-  const ds = makeDataset(SEEDS.hardSamples, n, { inkProb: CONFIG.inkProb, hardProb: 1 });
+  const ds = makeDataset(seed, n, { inkProb: CONFIG.inkProb, ...opts });
   const per = SIZE * SIZE * 3;
   const rows = ['file,label'];
   const counts = {};
   for (let i = 0; i < n; i++) {
     const shape = SHAPES[ds.shape[i]];
     counts[shape] = (counts[shape] ?? 0) + 1;
-    const file = `hard_${shape}_${String(counts[shape]).padStart(3, '0')}.png`;
+    const file = `${prefix}_${shape}_${String(counts[shape]).padStart(3, '0')}.png`;
     rows.push(`${file},${shape}`);
     fs.writeFileSync(path.join(dir, file), encodePng(ds.x, SIZE, SIZE, { offset: i * per }));
   }
@@ -427,7 +432,9 @@ if (!isMainThread) {
       w.once('exit', (code) => code !== 0 && reject(new Error(`worker ${key} exited with ${code}`)));
     }));
     const n = writeSamples();
-    console.log(`wrote ${n} sample images to examples/demo/samples/, ${writeHardSamples()} to examples/demo/samples-hard/`);
+    const hard = writeSampleFolder('samples-hard', 'hard', SEEDS.hardSamples, CONFIG.hardSamplesPerClass * SHAPES.length, { hardProb: 1 });
+    const reference = writeSampleFolder('samples-reference', 'ref', SEEDS.reference, CONFIG.referenceSamples, {});
+    console.log(`wrote ${n} sample images to examples/demo/samples/, ${hard} to samples-hard/, ${reference} to samples-reference/`);
     await Promise.all(runs);
   }
   const failed = await checkSaved();
