@@ -92,12 +92,13 @@ export async function runBatch(list) {
     });
     recordBatch(preds);
     const seconds = (performance.now() - t0) / 1000;
-    status.textContent = `${files.length} images in ${seconds.toFixed(1)} s (${(files.length / seconds).toFixed(0)} images/s) on ${info.backend}` +
+    const summary = `${files.length} images in ${seconds.toFixed(1)} s (${(files.length / seconds).toFixed(0)} images/s) on ${info.backend}` +
       (csvFile ? ` · labels from ${csvFile.name}` : ' · labels from file names') + (csv?.unknown ? ` · ${csv.unknown} unknown label names ignored` : '');
     renderTable(files, truth, preds, heads);
     if (canEvaluate(model)) {
       evaluation = await evaluateAndCalibrate(model, samplesOf(files, truth, heads), { signal: abort.signal, onProgress });
     }
+    status.textContent = summary;
   } catch (e) {
     if (e?.code === 'ABORTED') status.textContent = 'Batch cancelled.';
     else if (e?.code !== 'DISPOSED') showError(e, 'Batch failed');

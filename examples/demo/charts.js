@@ -171,7 +171,7 @@ export function drawLatency(canvas, history) {
  * @param {string} title
  */
 export function drawReliability(canvas, rel, title) {
-  const area = plotArea(canvas, { left: 34, right: 8, top: 22, bottom: 78 });
+  const area = plotArea(canvas, { left: 34, right: 8, top: 22, bottom: 84 });
   const { ctx, left, top, pw, ph } = area;
   const X = (v) => left + v * pw;
   const Y = (v) => top + ph - v * ph;
@@ -197,21 +197,21 @@ export function drawReliability(canvas, rel, title) {
   }
   dashedLine(ctx, COLORS.diagonal, [4, 3], X(0), Y(0), X(1), Y(1));
   unitTicks(ctx, X, top + ph + 24);
-  ctx.fillText('confidence', left + pw / 2, top + ph + 24);
-  // Legend: two rows of swatches.
+  ctx.fillText('confidence', X(0.25), top + ph + 24);
+  // Legend: three rows of two.
   const items = [
     [(x, y) => { ctx.fillStyle = COLORS.bar; ctx.fillRect(x, y - 8, 10, 9); }, 'accuracy'],
     [(x, y) => { ctx.fillStyle = COLORS.p95; ctx.fillRect(x, y - 4, 10, 2); }, 'mean confidence'],
-    [(x, y) => { ctx.fillStyle = COLORS.strip; ctx.fillRect(x, y - 3, 10, 4); }, 'items per bin'],
     [(x, y) => { ctx.fillStyle = COLORS.over; ctx.fillRect(x, y - 8, 10, 9); }, 'over-confident'],
     [(x, y) => { ctx.fillStyle = COLORS.under; ctx.fillRect(x, y - 8, 10, 9); }, 'under-confident'],
+    [(x, y) => { ctx.fillStyle = COLORS.strip; ctx.fillRect(x, y - 3, 10, 4); }, 'items per bin'],
     [(x, y) => dashedLine(ctx, COLORS.diagonal, [4, 3], x, y - 3, x + 10, y - 3), 'calibrated'],
   ];
   ctx.textAlign = 'left';
-  const colW = pw / 3;
+  const colW = pw / 2;
   items.forEach(([swatch, name], i) => {
-    const x = left + (i % 3) * colW;
-    const y = top + ph + 42 + 16 * Math.floor(i / 3);
+    const x = left + (i % 2) * colW;
+    const y = top + ph + 42 + 15 * Math.floor(i / 2);
     swatch(x, y);
     ctx.fillStyle = COLORS.muted;
     ctx.fillText(name, x + 14, y);

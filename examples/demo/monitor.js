@@ -52,7 +52,7 @@ function render(s) {
   box.dataset.alarm = String(Boolean(d?.alarm));
   $('#drift-class-psi').textContent = d ? d.classPsi.toFixed(3) : '–';
   $('#drift-confidence-psi').textContent = d ? d.confidencePsi.toFixed(3) : '–';
-  $('#drift-alarm').textContent = !d ? 'no reference yet' : d.alarm ? 'drift: the answers no longer look like the reference' : n < 30 ? 'too few answers to judge' : 'no drift';
+  $('#drift-alarm').textContent = !d ? 'no reference yet' : d.alarm ? 'drift alarm: unlike the reference' : n < 30 ? 'too few answers to judge' : 'no drift';
   $('#drift-alarm').className = `pill ${d?.alarm ? 'alarm' : 'ok'}`;
 }
 
