@@ -119,8 +119,12 @@ export function drawLatency(canvas, history) {
     let row = rowEnds.findIndex((end) => end + 4 <= lx);
     if (row < 0) row = rowEnds.length;
     rowEnds[row] = lx + tw;
+    const ly = top + 12 + 13 * (row % 4);
+    // On a light backing, so a label pulled left of its line stays readable over others.
+    ctx.fillStyle = 'rgba(255, 255, 255, 0.85)';
+    ctx.fillRect(lx - 2, ly - 10, tw + 4, 13);
     ctx.fillStyle = COLORS.muted;
-    ctx.fillText(s.mark, lx, top + 12 + 12 * (row % 4));
+    ctx.fillText(s.mark, lx, ly);
   }
   for (const [key, color] of series) {
     ctx.strokeStyle = color;

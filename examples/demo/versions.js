@@ -71,6 +71,12 @@ function activate(which) {
   const { runtime, info } = store.get();
   const target = versions[which];
   const other = versions[which === 'v2' ? 'v1' : 'v2'];
+  let last = null;
+  try {
+    last = runtime.shadowReport(info.name);
+  } catch {
+    // No report yet: nothing to quote.
+  }
   try {
     runtime.promote(info.name, target.version);
     // The other version keeps answering in the shadow, so the comparison goes on.
@@ -80,9 +86,10 @@ function activate(which) {
     return;
   }
   store.set({ info: { ...target, loadTime: store.get().info.loadTime } });
-  $('#versions-status').textContent = which === 'v2'
+  const before = last?.requests ? ` Before the switch the two agreed on ${pct(last.agreement)} of ${last.requests} requests.` : '';
+  $('#versions-status').textContent = (which === 'v2'
     ? `Version 2 (${target.version}) is active; version 1 now runs in its shadow.`
-    : `Version 1 (${target.version}) is active again; version 2 runs in its shadow.`;
+    : `Version 1 (${target.version}) is active again; version 2 runs in its shadow.`) + before;
   show(which === 'v2' ? 'promoted' : 'shadow');
   $('#active-version').textContent = which === 'v2' ? 'version 2' : 'version 1';
 }
