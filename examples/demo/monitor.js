@@ -20,6 +20,7 @@ const canMonitor = (model) => typeof model?.setReference === 'function';
 async function setReference({ model, source }) {
   reference = null;
   $('#monitor-reference').textContent = '';
+  $('#monitor-sent').textContent = '';
   if (!canMonitor(model)) return;
   if (source === 'custom') {
     $('#monitor-reference').textContent = 'No reference for a model of your own: drift is shown once a reference is set (an evaluated batch becomes one).';
@@ -77,7 +78,11 @@ export function setupMonitor() {
     if (!s.info || !s.model) return;
     const supported = canMonitor(s.model);
     $('#monitor').hidden = !supported;
-    if (supported) void setReference(s);
+    if (!supported) return;
+    // Nothing of the previous model's window stays on screen until the next poll.
+    reference = null;
+    render({ predictions: 0, abstainRate: NaN, confidence: { bins: new Array(10).fill(0) }, classCounts: [] });
+    void setReference(s);
   });
   onStats((s) => {
     if (!$('#monitor').hidden && s.confidence) render(s);
