@@ -117,10 +117,13 @@ export async function runBatch(list) {
  * Judges the model on labelled samples, fits a temperature, and judges again with it:
  * `evaluate` at the temperature in use, `calibrate` with `apply: true` (the model serves
  * the fitted temperature from then on), `evaluate` again for the reliability diagram after.
- * The samples do not become the drift reference (the monitoring panel sets that).
+ * The samples do not become the drift reference (the monitoring panel sets that), except
+ * for a model of one's own, which has no other.
  */
 export async function evaluateAndCalibrate(model, samples, { signal, onProgress = () => () => undefined } = {}) {
-  const before = await model.evaluate(samples, { signal, reference: false, onProgress: onProgress('Evaluating') });
+  // A model of one's own has no shipped reference: its evaluated batch becomes the reference.
+  const reference = store.get().source === 'custom';
+  const before = await model.evaluate(samples, { signal, reference, onProgress: onProgress('Evaluating') });
   const fit = await model.calibrate(samples, { signal, apply: true, onProgress: onProgress('Calibrating on') });
   const after = fit.applied ? await model.evaluate(samples, { signal, reference: false, onProgress: onProgress('Evaluating again') }) : before;
   // Later predictions from this page carry the fitted temperatures (see requestPostprocess).

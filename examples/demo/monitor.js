@@ -54,7 +54,7 @@ function render(s) {
   $('#drift-class-psi').textContent = d ? d.classPsi.toFixed(3) : '–';
   $('#drift-confidence-psi').textContent = d ? d.confidencePsi.toFixed(3) : '–';
   $('#drift-alarm').textContent = !d ? 'no reference yet' : d.alarm ? 'drift alarm: unlike the reference' : n < 30 ? 'too few answers to judge' : 'no drift';
-  $('#drift-alarm').className = `pill ${d?.alarm ? 'alarm' : 'ok'}`;
+  $('#drift-alarm').className = `pill ${d?.alarm ? 'alarm' : d && n >= 30 ? 'ok' : 'muted'}`;
 }
 
 /** Sends the shipped samples (other images of the training distribution) as live requests, one after the other. */
