@@ -231,6 +231,23 @@ export function renderReport(data) {
       table(['backend', 'rounds × n', 'nsfwjs p50 / p95', 'inpage p50 / p95', 'ratio p50 / p95', 'top-1 nsfwjs / inpage', 'inpage queue / inference / total ms'], rows));
   }
 
+  if (data.shadow?.length) {
+    const rows = data.shadow.map((r) => {
+      const s = r.summary;
+      return [r.backend, r.model, `${r.rounds} × ${r.n}`,
+        `${ms(s.off.p50)} / ${ms(s.off.p95)}`,
+        `${ms(s.idle.p50)} / ${ms(s.idle.p95)} (${fmt(s.idle.ratioP50, 3)} / ${fmt(s.idle.ratioP95, 3)})`,
+        `${ms(s.eager.p50)} / ${ms(s.eager.p95)} (${fmt(s.eager.ratioP50, 3)} / ${fmt(s.eager.ratioP95, 3)})`,
+        ms(r.report.shadowP50Ms), `${r.report.requests} / ${r.report.skipped} / ${fmt(r.report.agreement, 3)} / ${r.report.errors}`];
+    });
+    parts.push('### 8. Shadow: what a caller of `runtime.model(name).predict` sees with a shadow version on every request\n\n' +
+      'Back-to-back sequential `predict` of a tensor through the name, rounds of each mode rotated on one page (p50 and ratios to "off" as in section 1). ' +
+      'The shadow is the same model as version 2 (at temperature 2) on the same engine. "idle" (the default) sends a shadow request only when the engine has ' +
+      'no request outstanding, so under back-to-back load shadow requests wait (at most 4, the rest are skipped) and run at the end of the round; ' +
+      '"eager" (`idle: false`) sends each as soon as the answer is in, and the next live request queues behind it.\n\n' +
+      table(['backend', 'model', 'rounds × n', 'off p50 / p95', 'idle shadow p50 / p95 (ratio)', 'eager shadow p50 / p95 (ratio)', 'shadow p50', 'shadowed / skipped / agreement / errors'], rows));
+  }
+
   if (data.errors?.length) parts.push('### Errors during the run\n\n' + data.errors.map((e) => `- \`${e.split('\n')[0]}\``).join('\n'));
   const tables = parts.join('\n\n');
   return { tables, goals: g };

@@ -4,7 +4,7 @@
 //   node bench/run.mjs            full run (~15 min on 2 cores): bench/results/latest.json + BENCHMARKS.md
 //   node bench/run.mjs --smoke    tiny counts, wasm only, < 60 s: bench/results/smoke.json; exits 1 on any error
 //   node bench/run.mjs --report   re-renders BENCHMARKS.md from bench/results/latest.json
-//   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold,recovery  --backends=wasm,cpu,webgl,webgpu  --out=FILE
+//   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold,recovery,shadow  --backends=wasm,cpu,webgl,webgpu  --out=FILE
 //
 // Needs a built dist/ (npm run build). The run copies dist/ aside first, so a rebuild
 // during the run does not change what is measured.
@@ -62,6 +62,7 @@ const FULL = {
     { fault: 'worker-kill', backend: 'wasm', model: 'mobilefacenet', cache: true, reps: 5 },
     { fault: 'gpu-crash', backend: 'webgl', model: 'emotion', cache: true, reps: 3 },
   ],
+  shadow: [{ backend: 'wasm', model: 'emotion', n: 5, rounds: 30 }],
 };
 
 /** The smoke run: every section once with tiny counts, on wasm. */
@@ -76,9 +77,10 @@ const SMOKE = {
   memory: { backend: 'wasm', model: 'emotion', n: 200, concurrency: 8 },
   peer: [{ backend: 'wasm', n: 2, rounds: 1 }],
   recovery: [{ fault: 'worker-kill', backend: 'wasm', model: 'emotion', cache: true, reps: 1 }],
+  shadow: [{ backend: 'wasm', model: 'emotion', n: 3, rounds: 2 }],
 };
 
-const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold', 'recovery'];
+const SECTIONS = ['size', 'overhead', 'main', 'batchCost', 'batching', 'memory', 'peer', 'cold', 'recovery', 'shadow'];
 
 function log(...a) {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -413,6 +415,45 @@ async function sectionPeer(ctx, plan) {
 }
 
 /**
+ * 8. Shadow: the latency a caller sees through `runtime.model(name).predict`, with a second
+ * version shadowing every request or none, rounds alternated on one page.
+ */
+async function sectionShadow(ctx, plan) {
+  const results = [];
+  for (const p of plan.shadow ?? []) {
+    if (!ctx.backends.includes(p.backend)) continue;
+    const m = MODELS[p.model];
+    log(`shadow: ${p.backend} ${p.model}, ${p.rounds} rounds of ${p.n}, shadow off / on`);
+    const context = await ctx.browser.newContext();
+    try {
+      const page = await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors);
+      const sb = (method, arg) => page.evaluate(([k, a]) => window.shadowBench[k](a), [method, arg]);
+      await sb('init', { backend: p.backend, worker: true });
+      await sb('load', { url: m.url });
+      await sb('seq', { n: 2, shape: m.shape, mode: 'off' });
+      const modes = ['off', 'idle', 'eager'];
+      const rounds = Object.fromEntries(modes.map((k) => [k, { p50: [], all: [] }]));
+      for (let r = 0; r < p.rounds; r++) {
+        // The order rotates, so no mode always follows the same one.
+        for (let k = 0; k < modes.length; k++) {
+          const mode = modes[(k + r) % modes.length];
+          const lat = await sb('seq', { n: p.n, shape: m.shape, mode });
+          rounds[mode].p50.push(quantile(lat, 0.5));
+          rounds[mode].all.push(...lat);
+        }
+      }
+      const summary = pairedSummary(rounds, 'off');
+      const report = await sb('report');
+      log(`  p50 off ${round(summary.off.p50)} ms, idle shadow ${round(summary.idle.p50)} ms (x${round(summary.idle.ratioP50, 3)}), eager shadow ${round(summary.eager.p50)} ms (x${round(summary.eager.ratioP50, 3)}); shadowed ${report.requests}, skipped ${report.skipped}, agreement ${report.agreement}, errors ${report.errors}`);
+      results.push({ backend: p.backend, model: p.model, n: p.n, rounds: p.rounds, perRound: rounds, summary, report });
+    } finally {
+      await context.close();
+    }
+  }
+  return results;
+}
+
+/**
  * 4. Cold start: navigation to first answer. Each repetition is a fresh browser context
  * (empty HTTP cache and IndexedDB): a first visit, then a second visit in the same context.
  * The app's files are HTTP-cacheable (see startCachingProxy), model files are not.
@@ -618,7 +659,7 @@ async function main() {
     },
   };
   log(`${smoke ? 'smoke run' : 'full run'} on ${data.meta.machine.cores} cores (${data.meta.machine.cpuModel}), ${data.meta.browser}; load average ${data.meta.loadAverageStart.join(' ')}`);
-  const runners = { size: sectionSize, overhead: sectionOverhead, main: sectionMain, batchCost: sectionBatchCost, batching: sectionBatching, memory: sectionMemory, peer: sectionPeer, cold: sectionCold, recovery: sectionRecovery };
+  const runners = { size: sectionSize, overhead: sectionOverhead, main: sectionMain, batchCost: sectionBatchCost, batching: sectionBatching, memory: sectionMemory, peer: sectionPeer, cold: sectionCold, recovery: sectionRecovery, shadow: sectionShadow };
   try {
     for (const name of SECTIONS) {
       if (!only.includes(name)) continue;

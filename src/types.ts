@@ -364,9 +364,9 @@ export interface LabelledSample<I = unknown> {
 }
 
 /** Options of `evaluate`. */
-export interface EvaluateOptions<I = unknown> extends RequestOptions {
+export interface EvaluateOptions<S = LabelledSample> extends RequestOptions {
   /** Names the group a sample belongs to (undefined or null: none); each group gets its own report in `slices`. */
-  sliceBy?: (sample: LabelledSample<I>) => string | null | undefined;
+  sliceBy?: (sample: S) => string | null | undefined;
   /** Called after each chunk with samples done and the total (-1 for an async iterable). */
   onProgress?: (done: number, total: number) => void;
   /** Bins of the reliability diagram and ECE. Default 10. */
@@ -439,8 +439,16 @@ export type ThresholdOptions = ({ precision: number; coverage?: never } | { cove
 export interface ShadowOptions {
   /** Share of the requests to shadow, in (0, 1]. Default 1. Picked evenly (every 1/fraction-th request), not at random. */
   fraction?: number;
-  /** Shadow requests in flight at most; a request over it is not shadowed (`skipped`). Default 4. */
+  /** Shadow requests waiting or running at most; a request over it is not shadowed (`skipped`). Default 4. */
   maxInFlight?: number;
+  /**
+   * Send a shadow request only when the engine has no request outstanding (checked again one
+   * task later, so a caller's next request goes first), one at a time: the shadow then never
+   * delays a live request already sent; under back-to-back load it waits, and what exceeds
+   * `maxInFlight` is skipped. `false`: send it as soon as the active answer is in (every due
+   * request is shadowed; live requests sent meanwhile queue behind it). Default true.
+   */
+  idle?: boolean;
 }
 
 /** Options of `runtime.promote`. */
@@ -467,8 +475,8 @@ export interface ShadowReport {
   errors: number;
   /** The last few shadow failures. */
   lastErrors: { code: ErrorCode; message: string }[];
-  /** Requests not shadowed because `maxInFlight` shadow requests were already running. */
+  /** Requests not shadowed because `maxInFlight` shadow requests were already waiting or running. */
   skipped: number;
-  /** Shadow requests still running. */
+  /** Shadow requests waiting (for the engine to be quiet) or running. */
   inFlight: number;
 }

@@ -1,6 +1,6 @@
 // inpage through its public API: createRuntime, load, run. With ?worker=0 the engine
 // runs on this page (never together with raw tfjs: see raw.html).
-import { makeBench, makeCanvas, quantile, sequential } from './common.js';
+import { makeBench, makeCanvas, makeInput, quantile, sequential } from './common.js';
 
 const params = new URLSearchParams(location.search);
 const dist = params.get('dist') ?? '/dist/';
@@ -65,4 +65,48 @@ window.peer = {
     }
     return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, quantile(v, 0.5)]));
   },
+};
+
+// Shadow cost: predict through runtime.model(name), with a second version shadowing it or not.
+
+const shadowInput = (shape) => ({ data: makeInput(shape, 7), shape });
+const shadowTotals = { requests: 0, agreeing: 0, skipped: 0, errors: 0, shadowP50Ms: [] };
+
+window.shadowBench = {
+  init: (opts) => adapter.init(opts),
+  /** Two versions of one model under the name `shadowed`. */
+  async load({ url }) {
+    await runtime.load({ url, name: 'shadowed', version: '1', postprocess: { activation: 'none' } });
+    await runtime.load({ url, name: 'shadowed', version: '2', postprocess: { activation: 'none', temperature: 2 } });
+    return runtime.models().filter((m) => m.name === 'shadowed').length;
+  },
+  /**
+   * `n` sequential predictions, back to back; `mode` 'off' (no shadow), 'idle' (version 2
+   * shadows every request, sent when the engine is quiet) or 'eager' (sent as soon as the
+   * answer is in). Latency the caller sees, in ms.
+   */
+  async seq({ n, shape, mode }) {
+    runtime.shadow('shadowed', mode === 'off' ? null : '2', { fraction: 1, idle: mode === 'idle' });
+    const named = runtime.model('shadowed');
+    const lat = await sequential(n, () => shadowInput(shape), (x) => named.predict(x));
+    if (mode !== 'off') {
+      // Shadow requests still waiting run before the next round starts.
+      for (let i = 0; i < 400 && runtime.shadowReport('shadowed').inFlight > 0; i++) await new Promise((r) => setTimeout(r, 5));
+      const r = runtime.shadowReport('shadowed');
+      shadowTotals.requests += r.requests;
+      shadowTotals.agreeing += r.requests ? r.agreement * r.requests : 0;
+      shadowTotals.skipped += r.skipped;
+      shadowTotals.errors += r.errors;
+      if (r.requests) shadowTotals.shadowP50Ms.push(r.latencyMs.shadow.p50);
+    }
+    return lat;
+  },
+  /** Over every round with a shadow: requests shadowed, agreement, skipped, errors, median of the rounds' shadow p50. */
+  report: () => ({
+    requests: shadowTotals.requests,
+    agreement: shadowTotals.requests ? shadowTotals.agreeing / shadowTotals.requests : NaN,
+    skipped: shadowTotals.skipped,
+    errors: shadowTotals.errors,
+    shadowP50Ms: quantile(shadowTotals.shadowP50Ms, 0.5),
+  }),
 };

@@ -82,7 +82,7 @@ export interface Model<S extends ModelSchema = ModelSchema> {
    * const r = await model.evaluate(samples, { sliceBy: (s) => s.meta.camera });
    * r.accuracy; r.perClass[0].f1; r.bins; r.slices?.front.accuracy;
    */
-  evaluate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts?: EvaluateOptions<I>): Promise<EvaluationReport>;
+  evaluate<T extends Sample>(samples: SampleSource<T>, opts?: EvaluateOptions<T>): Promise<EvaluationReport>;
   /**
    * Fits a temperature per head by minimising the NLL of the labelled samples (temperature
    * scaling). Where no finite temperature exists (every sample right: the NLL falls without
@@ -94,7 +94,7 @@ export interface Model<S extends ModelSchema = ModelSchema> {
    * const fit = await model.calibrate(samples, { apply: true });
    * fit.temperature; fit.before.ece; fit.after.ece;
    */
-  calibrate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts?: CalibrateOptions): Promise<CalibrationResult>;
+  calibrate(samples: SampleSource<Sample>, opts?: CalibrateOptions): Promise<CalibrationResult>;
   /**
    * The abstention threshold that reaches a target precision (the lowest such, for the most
    * answers) or keeps a target coverage, on labelled samples at the model's temperature.
@@ -102,8 +102,8 @@ export interface Model<S extends ModelSchema = ModelSchema> {
    * `apply: true` later predictions abstain under it (label -1 in the answer).
    * @example const { threshold } = await model.chooseThreshold(samples, { precision: 0.95, apply: true });
    */
-  chooseThreshold<I extends ImageSource | TensorData>(
-    samples: SampleSource<I>,
+  chooseThreshold(
+    samples: SampleSource<Sample>,
     opts: ThresholdOptions,
   ): Promise<ThresholdChoice & { head: string; applied: boolean }>;
   /**
@@ -119,8 +119,11 @@ export interface Model<S extends ModelSchema = ModelSchema> {
   dispose(): Promise<void>;
 }
 
-/** Samples for `evaluate`, `calibrate` and `chooseThreshold`. */
-export type SampleSource<I> = Iterable<LabelledSample<I>> | AsyncIterable<LabelledSample<I>>;
+/** A sample of `evaluate`, `calibrate` and `chooseThreshold`: any input `predict` takes, and its label. */
+export type Sample = LabelledSample<ImageSource | TensorData>;
+
+/** Samples: an array, an iterable or an async iterable (read once, in chunks). */
+export type SampleSource<T> = Iterable<T> | AsyncIterable<T>;
 
 /** What a model handle needs of its runtime. */
 export interface ModelHost {
@@ -180,16 +183,18 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     if (settings.postprocess) this.post = settings.postprocess;
   }
 
-  async evaluate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts: EvaluateOptions<I> = {}): Promise<EvaluationReport> {
+  async evaluate<T extends Sample>(samples: SampleSource<T>, opts: EvaluateOptions<T> = {}): Promise<EvaluationReport> {
     this.live();
+    checkBins(opts.bins);
     const c = await collect(this.ops(), samples, opts);
     const r = report(c, opts.bins);
     if (opts.reference !== false && c.slices.length > 0) await this.configure({ reference: referenceOf(c) });
     return r;
   }
 
-  async calibrate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts: CalibrateOptions = {}): Promise<CalibrationResult> {
+  async calibrate(samples: SampleSource<Sample>, opts: CalibrateOptions = {}): Promise<CalibrationResult> {
     this.live();
+    checkBins(opts.bins);
     const c = await collect(this.ops(), samples, opts);
     const fit = calibration(c, opts.bins);
     const next = opts.apply ? calibratedPostprocess(this.post, c, fit) : undefined;
@@ -197,8 +202,8 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     return { ...fit, applied: next !== undefined };
   }
 
-  async chooseThreshold<I extends ImageSource | TensorData>(
-    samples: SampleSource<I>,
+  async chooseThreshold(
+    samples: SampleSource<Sample>,
     opts: ThresholdOptions,
   ): Promise<ThresholdChoice & { head: string; applied: boolean }> {
     this.live();
@@ -354,6 +359,11 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
   }
 }
 
+
+/** Checks `bins` before any sample is sent. */
+function checkBins(bins: number | undefined): void {
+  if (bins !== undefined && !(Number.isInteger(bins) && bins >= 1)) throw new InputError(`bins must be a whole number >= 1, got ${bins}`);
+}
 
 function pick(opts: PredictOptions | undefined): Pick<PredictOptions, 'preprocess' | 'postprocess' | 'monitor'> {
   const out: Pick<PredictOptions, 'preprocess' | 'postprocess' | 'monitor'> = {};

@@ -74,8 +74,7 @@ function labelIndex(label: SampleLabel, head: Head, classes: number): number {
   return label;
 }
 
-function labelFor(sample: LabelledSample, head: Head, primary: string): SampleLabel {
-  const l = sample.label;
+function labelFor(l: LabelledSample['label'], head: Head, primary: string): SampleLabel {
   if (l !== null && typeof l === 'object') return (l as Record<string, SampleLabel>)[head.name];
   return head.name === primary ? l : undefined;
 }
@@ -98,28 +97,26 @@ export interface OpsTarget {
   predictBatch(inputs: AsyncIterable<unknown>, opts: PredictBatchOptions): Promise<Prediction[]>;
 }
 
-type Samples<I> = Iterable<LabelledSample<I>> | AsyncIterable<LabelledSample<I>>;
-
 /**
  * Runs every sample through the batch path with the raw outputs, labels resolved per head.
  * Only labels and slice names are kept on the page, not the inputs.
  */
-export async function collect<I>(
+export async function collect<T extends LabelledSample>(
   target: OpsTarget,
-  samples: Samples<I>,
-  opts: RequestOptionsLike & { sliceBy?: EvaluateOptions<I>['sliceBy']; batchSize?: number; onProgress?: (done: number, total: number) => void },
+  samples: Iterable<T> | AsyncIterable<T>,
+  opts: RequestOptionsLike & { sliceBy?: EvaluateOptions<T>['sliceBy']; batchSize?: number; onProgress?: (done: number, total: number) => void },
 ): Promise<Collected> {
   if (samples == null || (typeof (samples as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (samples as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
     throw new InputError('Samples must be an array or (async) iterable of { input, label }');
   }
   const post = target.postprocess();
   const { primary, heads } = headsOf(post, target.info.outputs);
-  const kept: { sample: LabelledSample<I>; slice: string | undefined }[] = [];
+  const kept: { label: LabelledSample['label']; slice: string | undefined }[] = [];
   async function* inputs(): AsyncGenerator<unknown> {
     for await (const s of samples) {
       if (s === null || typeof s !== 'object' || !('input' in s)) throw new InputError('Each sample must be { input, label }');
       const slice = opts.sliceBy?.(s);
-      kept.push({ sample: { input: undefined as I, label: s.label } as LabelledSample<I>, slice: slice == null ? undefined : String(slice) });
+      kept.push({ label: s.label, slice: slice == null ? undefined : String(slice) });
       yield s.input;
     }
   }
@@ -135,7 +132,7 @@ export async function collect<I>(
     if (rows.has(h.name)) continue;
     const r = predictions.map((p) => rowOf(p.outputs?.[h.name], h.name));
     rows.set(h.name, r);
-    labels.set(h.name, kept.map((k, i) => labelIndex(labelFor(k.sample, h, primary.name), h, (r[i] as ArrayLike<number>).length)));
+    labels.set(h.name, kept.map((k, i) => labelIndex(labelFor(k.label, h, primary.name), h, (r[i] as ArrayLike<number>).length)));
   }
   return { primary, heads, rows, labels, slices: kept.map((k) => k.slice) };
 }

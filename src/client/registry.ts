@@ -12,8 +12,8 @@ import type {
   ThresholdChoice, ThresholdOptions,
 } from '../types.js';
 import type { ImageSource } from './inputs.js';
-import type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs, SampleSource } from './model.js';
-import { Shadow, checkFraction, due } from './shadow.js';
+import type { LabelOf, Model, ModelSchema, RunInputs, RunOutputs, Sample, SampleSource } from './model.js';
+import { Shadow, checkFraction, due, type EngineQuiet } from './shadow.js';
 
 /** What the registry holds of a model: a handle with its id. */
 export interface Registered extends Model {
@@ -46,8 +46,11 @@ export class Registry<M extends Registered = Registered> {
   /** Name -> alias -> version. */
   private readonly aliases = new Map<string, Map<string, string>>();
 
-  /** @param recovering whether the engine is being brought back (ready models then show `recovering`) */
-  constructor(private readonly recovering: () => boolean = () => false) {}
+  /**
+   * @param recovering whether the engine is being brought back (ready models then show `recovering`)
+   * @param engine what shadows wait on to send their requests when the engine is quiet
+   */
+  constructor(private readonly recovering: () => boolean = () => false, private readonly engine?: EngineQuiet) {}
 
   /** A model starts loading. */
   loading(id: string, name: string, version: string, backend: Backend, cancel?: () => void): void {
@@ -157,7 +160,7 @@ export class Registry<M extends Registered = Registered> {
       return;
     }
     const slot = this.find(name, version, 'shadow');
-    this.shadows.set(name, { shadow: new Shadow(slot.handle as M, opts), on: true });
+    this.shadows.set(name, { shadow: new Shadow(slot.handle as M, opts, this.engine), on: true });
   }
 
   /** The shadow serving `name` now, if any. */
@@ -292,17 +295,17 @@ export class NamedModel<S extends ModelSchema = ModelSchema> implements Model<S>
   }
 
   /** Evaluates the active version. */
-  evaluate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts?: EvaluateOptions<I>): Promise<EvaluationReport> {
+  evaluate<T extends Sample>(samples: SampleSource<T>, opts?: EvaluateOptions<T>): Promise<EvaluationReport> {
     return this.target().evaluate(samples, opts);
   }
 
   /** Calibrates the active version. */
-  calibrate<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts?: CalibrateOptions): Promise<CalibrationResult> {
+  calibrate(samples: SampleSource<Sample>, opts?: CalibrateOptions): Promise<CalibrationResult> {
     return this.target().calibrate(samples, opts);
   }
 
   /** Chooses the active version's threshold. */
-  chooseThreshold<I extends ImageSource | TensorData>(samples: SampleSource<I>, opts: ThresholdOptions): Promise<ThresholdChoice & { head: string; applied: boolean }> {
+  chooseThreshold(samples: SampleSource<Sample>, opts: ThresholdOptions): Promise<ThresholdChoice & { head: string; applied: boolean }> {
     return this.target().chooseThreshold(samples, opts);
   }
 

@@ -97,9 +97,10 @@ export interface Runtime extends EventTarget {
   /**
    * Shadows `name` with a candidate version: on `fraction` of the `predict` calls through
    * `runtime.model(name)`, the candidate answers a copy of the input once the active answer
-   * is in. The caller gets the active answer and never waits for the shadow; a failing
-   * shadow is counted in `shadowReport`, never thrown. `null` stops it. `predictBatch` and
-   * `run` are not shadowed.
+   * is in, and by default only when the engine has no other request outstanding (`idle`), so
+   * it never delays a live request already sent. The caller gets the active answer and never
+   * waits for the shadow; a failing shadow is counted in `shadowReport`, never thrown. `null`
+   * stops it; a new call starts a new report. `predictBatch` and `run` are not shadowed.
    * @throws InpageError `NOT_FOUND` when `name@version` is not ready
    * @example
    * runtime.shadow('cls', 'challenger', { fraction: 0.5 });
@@ -372,7 +373,7 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
         this.handles.delete(id);
       },
     }, options.recovery);
-    this.registry = new Registry(() => this.supervisor.state === 'recovering');
+    this.registry = new Registry(() => this.supervisor.state === 'recovering', this.supervisor);
   }
 
   get backend(): Backend {

@@ -59,9 +59,21 @@ async function capture(input: ImageSource | TensorData): Promise<{ input: ImageS
   return { input: bitmap, release: () => bitmap.close() };
 }
 
+/** Ends after the tasks queued now (a caller's continuation posts its next request first). */
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** How the shadow learns that the engine has nothing outstanding. */
+export interface EngineQuiet {
+  readonly quiet: boolean;
+  whenQuiet(): Promise<void>;
+}
+
 export class Shadow {
   readonly fraction: number;
   private readonly maxInFlight: number;
+  private readonly idle: boolean;
+  /** Shadow requests run one after another. */
+  private chain: Promise<void> = Promise.resolve();
   private calls = 0;
   private requests = 0;
   private agree = 0;
@@ -75,11 +87,23 @@ export class Shadow {
   /** `name@version` of the active version last seen. */
   private active = '';
 
-  constructor(readonly target: ShadowTarget, opts: ShadowOptions = {}) {
+  /** @param engine when given (and `opts.idle` is not false), shadow requests wait for it to be quiet */
+  constructor(readonly target: ShadowTarget, opts: ShadowOptions = {}, private readonly engine?: EngineQuiet) {
     this.fraction = checkFraction(opts.fraction ?? 1, 'shadow fraction');
     const max = opts.maxInFlight ?? SHADOW_MAX_IN_FLIGHT;
     if (!Number.isInteger(max) || max < 1) throw new InputError(`shadow maxInFlight must be a whole number >= 1, got ${max}`);
     this.maxInFlight = max;
+    this.idle = opts.idle ?? true;
+  }
+
+  /** Waits until the engine has nothing outstanding, one task after it last was. */
+  private async quiet(): Promise<void> {
+    const engine = this.engine;
+    if (!engine || !this.idle) return;
+    do {
+      await engine.whenQuiet();
+      await nextTask();
+    } while (!engine.quiet);
   }
 
   /**
@@ -97,7 +121,9 @@ export class Shadow {
     const copy = capture(input);
     copy.catch(() => undefined);
     void answer.then(
-      (p) => this.run(copy, opts, p),
+      (p) => {
+        this.chain = this.chain.then(() => this.run(copy, opts, p));
+      },
       () => {
         this.inFlight--;
         void copy.then((c) => c.release(), () => undefined);
@@ -111,6 +137,7 @@ export class Shadow {
     let held: Awaited<typeof copy> | undefined;
     try {
       held = await copy;
+      await this.quiet();
       const shadowOpts: PredictOptions = {};
       if (opts?.preprocess) shadowOpts.preprocess = opts.preprocess;
       if (opts?.postprocess) shadowOpts.postprocess = opts.postprocess;

@@ -124,6 +124,8 @@ export class Supervisor {
   private readonly models = new Map<string, LoadRequest>();
   /** Model id -> resolvers waiting for its calls to settle. */
   private readonly idleWaiters = new Map<string, (() => void)[]>();
+  /** Resolvers waiting for no call at all to be outstanding. */
+  private quietWaiters: (() => void)[] = [];
   private deaths: number[] = [];
   private lostError: WorkerLostError | undefined;
   private requestIds = 0;
@@ -266,6 +268,11 @@ export class Supervisor {
     c.done = true;
     this.calls.delete(c);
     if (c.release) void c.prepared.then(c.release, () => undefined);
+    if (this.calls.size === 0 && this.quietWaiters.length) {
+      const waiters = this.quietWaiters;
+      this.quietWaiters = [];
+      for (const w of waiters) w();
+    }
     if (c.modelId === undefined) return;
     const waiters = this.idleWaiters.get(c.modelId);
     if (!waiters || this.busy(c.modelId)) return;
@@ -286,6 +293,17 @@ export class Supervisor {
       list.push(resolve);
       this.idleWaiters.set(modelId, list);
     });
+  }
+
+  /** Whether no call at all is outstanding. */
+  get quiet(): boolean {
+    return this.calls.size === 0;
+  }
+
+  /** Resolves the next time no call at all is outstanding (at once when none is). */
+  whenQuiet(): Promise<void> {
+    if (this.calls.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.quietWaiters.push(resolve));
   }
 
   /** A model is loaded: after a loss it is loaded again, from the same request (cache, URL or the picked files). */

@@ -15,6 +15,7 @@
  *   whose activation is `'none'` outputs probabilities already, and `log p` is taken as its
  *   logits (softmax(log p / T) is then softmax(z / T) for the logits z behind p).
  */
+import { InputError } from '../errors.js';
 import type { Activation } from '../types.js';
 import { confidenceBin } from './drift.js';
 
@@ -116,7 +117,7 @@ export function logSoftmax(z: ArrayLike<number>, temperature = 1): Float64Array 
  * NaN for no item.
  */
 export function reliability(confidence: ArrayLike<number>, correct: ArrayLike<boolean>, bins = 10): { ece: number; bins: CalibrationBin[] } {
-  if (!(Number.isInteger(bins) && bins >= 1)) throw new RangeError(`bins must be a whole number >= 1, got ${bins}`);
+  if (!(Number.isInteger(bins) && bins >= 1)) throw new InputError(`bins must be a whole number >= 1, got ${bins}`);
   const count = new Array<number>(bins).fill(0);
   const confSum = new Array<number>(bins).fill(0);
   const okSum = new Array<number>(bins).fill(0);
@@ -153,7 +154,7 @@ export function evaluateHead(
   labels: readonly number[],
   opts: { logProbs?: readonly ArrayLike<number>[]; threshold?: number; classNames?: readonly string[]; bins?: number } = {},
 ): HeadMetrics {
-  if (probs.length !== labels.length) throw new RangeError(`${probs.length} rows of probabilities but ${labels.length} labels`);
+  if (probs.length !== labels.length) throw new InputError(`${probs.length} rows of probabilities but ${labels.length} labels`);
   const threshold = opts.threshold ?? 0;
   const k = probs.reduce((m, r) => Math.max(m, r.length), opts.classNames?.length ?? 0);
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
@@ -173,7 +174,7 @@ export function evaluateHead(
     if (abstain) abstained++;
     const y = labels[i] as number;
     if (!isLabelled(y)) continue;
-    if (y >= k) throw new RangeError(`label ${y} is out of range for ${k} classes`);
+    if (y >= k) throw new InputError(`label ${y} is out of range for ${k} classes`);
     labelled++;
     const ok = top === y;
     if (ok) right++;
@@ -381,7 +382,7 @@ export interface ThresholdChoice {
 export function chooseThreshold(confidence: readonly number[], correct: readonly boolean[], target: ThresholdTarget): ThresholdChoice {
   const n = confidence.length;
   const want = 'precision' in target ? target.precision : target.coverage;
-  if (!(want >= 0 && want <= 1)) throw new RangeError(`the target must lie in [0, 1], got ${want}`);
+  if (!(want >= 0 && want <= 1)) throw new InputError(`the target must lie in [0, 1], got ${want}`);
   if (n === 0) return { threshold: 0, precision: NaN, coverage: NaN, reached: false, code: 'NO_LABELLED_SAMPLES', n };
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (confidence[b] as number) - (confidence[a] as number));
   // Walk down the confidences; a threshold sits at the last item of each run of equal ones.

@@ -78,6 +78,13 @@ export async function openHarness(page: Page): Promise<Page> {
   return page;
 }
 
+/** Collects the uncaught errors of a page from now on (check the list is empty after a test). */
+export function pageErrorsOf(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return errors;
+}
+
 /** Opens the reference page (raw tfjs) in its own tab. */
 export async function openRef(context: BrowserContext): Promise<Page> {
   const ref = await context.newPage();

@@ -2,7 +2,8 @@
 // dist/inpage.d.ts (what users get). `@ts-expect-error` lines must stay errors.
 import {
   createRuntime, InpageError, InputError, RequestError, WorkerLostError, type Backend, type ErrorCode, type Model, type ModelInfo,
-  type Prediction, type Runtime, type RuntimeStats, type TensorData,
+  type Prediction, type Runtime, type RuntimeStats, type TensorData, type EvaluationReport, type CalibrationResult,
+  type ShadowReport, type DriftStats, type HeadMetrics,
 } from 'inpage';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -54,6 +55,33 @@ export async function typed(): Promise<void> {
   void p.timing.queueMs;
   const many: Prediction[] = await m.predictBatch([new Blob()], { batchSize: 4, onProgress: (done: number, total: number) => void [done, total] });
   void many;
+
+  // Operations.
+  const samples = [{ input: x, label: 2 }, { input: new Blob(), label: 'cat' }, { input: x, label: null }];
+  const report: EvaluationReport = await m.evaluate(samples, { sliceBy: (s) => (s.label === null ? null : 'labelled'), onProgress: () => undefined });
+  const f1: number | undefined = report.perClass[0]?.f1;
+  const slice: HeadMetrics | undefined = report.slices?.labelled;
+  void [f1, slice];
+  const fit: CalibrationResult = await m.calibrate(samples, { apply: true });
+  const temperature: number | null = fit.temperature;
+  const nll: number = fit.after.nll;
+  void [temperature, nll];
+  const thr = await m.chooseThreshold(samples, { precision: 0.9 });
+  const threshold: number = thr.threshold;
+  void threshold;
+  // @ts-expect-error: a target is precision or coverage, not both
+  await m.chooseThreshold(samples, { precision: 0.9, coverage: 0.5 });
+  const drift: DriftStats | undefined = (await m.stats()).drift;
+  void drift;
+  await m.setReference([x, x]);
+  runtime.shadow('cls', 'challenger', { fraction: 0.5 });
+  const shadow: ShadowReport = runtime.shadowReport('cls');
+  const agreement: number = shadow.agreement;
+  void agreement;
+  runtime.promote('cls', '2', { fraction: 0.1 });
+  runtime.alias('cls', 'champion', '1');
+  const text: string = await runtime.metrics({ openMetrics: true });
+  void text;
 
   // @ts-expect-error: unknown backend
   await createRuntime({ backends: ['metal'] });

@@ -35,4 +35,10 @@ describe('documented defaults equal the code\'s', () => {
     expect(docOf(supervisor, 'maxRestarts')).toContain(`Default ${D.RECOVERY_DEFAULTS.maxRestarts}.`);
     expect(docOf(supervisor, 'windowMs')).toContain(`Default ${num(D.RECOVERY_DEFAULTS.windowMs)}.`);
   });
+
+  it('operations: bins, drift alarm, shadow', () => {
+    expect(docOf(types, 'bins')).toContain(`Default ${D.CONFIDENCE_BINS}.`);
+    expect(docOf(types, 'drift')).toContain(`exceeds ${D.DRIFT_ALARM_PSI} with at least ${D.DRIFT_MIN_SAMPLES} predictions`);
+    expect(docOf(types, 'maxInFlight')).toContain(`Default ${D.SHADOW_MAX_IN_FLIGHT}.`);
+  });
 });

@@ -263,6 +263,36 @@ describe('shadow', () => {
   });
 });
 
+describe('shadow waits for a quiet engine', () => {
+  it('sends nothing while the engine is busy, then one at a time; skips over maxInFlight', async () => {
+    let quiet = false;
+    let wake: () => void = () => undefined;
+    const engine = { get quiet() { return quiet; }, whenQuiet: () => (quiet ? Promise.resolve() : new Promise<void>((r) => (wake = r))) };
+    const sent: number[] = [];
+    const shadow = new Shadow({ id: 's', info: { name: 'cls', version: '2' }, predict: async () => {
+      sent.push(sent.length);
+      return answer('2', 0, 0.5);
+    } }, { maxInFlight: 2 }, engine);
+    for (let i = 0; i < 3; i++) await shadow.serve(x, undefined, Promise.resolve(answer('1', 0, 0.5)));
+    await tick();
+    await tick();
+    expect(sent).toEqual([]);
+    expect(shadow.report('')).toMatchObject({ inFlight: 2, skipped: 1, requests: 0 });
+    quiet = true;
+    wake();
+    for (let i = 0; i < 6; i++) await tick();
+    expect(sent).toEqual([0, 1]);
+    expect(shadow.report('')).toMatchObject({ inFlight: 0, requests: 2, agreement: 1 });
+    // idle: false sends at once even on a busy engine
+    quiet = false;
+    const eager = new Shadow(shadow.target, { idle: false }, engine);
+    await eager.serve(x, undefined, Promise.resolve(answer('1', 0, 0.5)));
+    await tick();
+    await tick();
+    expect(sent).toHaveLength(3);
+  });
+});
+
 describe('registry: canary, aliases, shadow routing', () => {
   const handle = (id: string, version: string, log: string[]) =>
     ({
