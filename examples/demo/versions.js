@@ -11,6 +11,7 @@ import { $, ms, pct, showError } from './ui.js';
 /** The loaded versions of the demo model: { v1: info, v2: info }. */
 let versions = {};
 let timer = 0;
+const SHADOW = { fraction: 1, idle: false };
 
 const canShadow = (runtime) => typeof runtime?.shadow === 'function' && typeof runtime?.shadowReport === 'function';
 
@@ -33,7 +34,9 @@ async function loadV2() {
     if (store.get().runtime !== runtime) return;
     versions = { v1: info, v2: v2.info };
     void pruneCache(m.name);
-    runtime.shadow(m.name, version, { fraction: 1 });
+    // Every request is shadowed at once (idle: false): the demo sends few requests and
+    // wants all of them compared; an app under load keeps the default and skips some.
+    runtime.shadow(m.name, version, SHADOW);
     $('#versions-status').textContent = `Version 2 (${version}) answers every request in the shadow of version 1 (${info.version}); you still see version 1's answers.`;
     show('shadow');
     poll();
@@ -61,6 +64,7 @@ function poll() {
     $('#shadow-confidence-diff').textContent = r.requests ? pct(r.meanAbsConfidenceDiff) : '–';
     $('#shadow-latency').textContent = r.requests ? `${ms(r.latencyMs.active.p50)} / ${ms(r.latencyMs.shadow.p50)}` : '–';
     $('#shadow-errors').textContent = String(r.errors);
+    $('#shadow-skipped').textContent = String(r.skipped ?? 0);
   };
   tick();
   timer = setInterval(tick, 1000);
@@ -80,7 +84,7 @@ function activate(which) {
   try {
     runtime.promote(info.name, target.version);
     // The other version keeps answering in the shadow, so the comparison goes on.
-    runtime.shadow(info.name, other.version, { fraction: 1 });
+    runtime.shadow(info.name, other.version, SHADOW);
   } catch (e) {
     showError(e, 'Promoting');
     return;
@@ -99,7 +103,7 @@ function reset({ runtime, source, model }) {
   versions = {};
   const usable = source === 'demo' && Boolean(model) && canShadow(runtime);
   $('#versions').hidden = !usable;
-  for (const id of ['#shadow-requests', '#shadow-agreement', '#shadow-confidence-diff', '#shadow-latency', '#shadow-errors']) $(id).textContent = '–';
+  for (const id of ['#shadow-requests', '#shadow-agreement', '#shadow-confidence-diff', '#shadow-latency', '#shadow-errors', '#shadow-skipped']) $(id).textContent = '–';
   $('#versions-status').textContent = '';
   $('#active-version').textContent = 'version 1';
   show('one');
