@@ -16,7 +16,7 @@ let objectUrls = [];
 let abort = null;
 
 /** Whether this build of inpage has the evaluation API. */
-export const canEvaluate = (model) => typeof model?.evaluate === 'function' && typeof model?.calibrate === 'function';
+const canEvaluate = (model) => typeof model?.evaluate === 'function' && typeof model?.calibrate === 'function';
 
 /** True class per file and head: the CSV where it has the file and a column for the head, else the file name. */
 function truthFor(files, csv, heads) {
@@ -109,7 +109,7 @@ export async function runBatch(list) {
     abort = null;
   }
   const box = $('#batch-report');
-  if (evaluation) renderReport(box, evaluation, heads, info, { suffix: '' });
+  if (evaluation) renderReport(box, evaluation, heads, info);
   else box.replaceChildren(el('p', { class: 'small note', 'data-testid': 'no-evaluate', text: 'This build of inpage has no model.evaluate / model.calibrate: the table shows the answers, without metrics.' }));
 }
 
@@ -120,7 +120,7 @@ export async function runBatch(list) {
  * The samples do not become the drift reference (the monitoring panel sets that), except
  * for a model of one's own, which has no other.
  */
-export async function evaluateAndCalibrate(model, samples, { signal, onProgress = () => () => undefined } = {}) {
+async function evaluateAndCalibrate(model, samples, { signal, onProgress = () => () => undefined } = {}) {
   // A model of one's own has no shipped reference: its evaluated batch becomes the reference.
   const reference = store.get().source === 'custom';
   const before = await model.evaluate(samples, { signal, reference, onProgress: onProgress('Evaluating') });
@@ -145,10 +145,10 @@ const headReport = (r, name, multi) => (multi ? r.heads?.[name] : r) ?? r;
 
 /**
  * The report of one evaluation: per head, the numbers, per-class table, confusion matrix
- * and reliability before and after calibration. `suffix` sets the test ids apart
- * (`accuracy`, `accuracy-hard`, …).
+ * and reliability before and after calibration; test ids carry the head's name when there
+ * are several (`accuracy-shape`).
  */
-export function renderReport(box, { before, after, fits }, heads, info, { suffix }) {
+function renderReport(box, { before, after, fits }, heads, info) {
   box.replaceChildren();
   const multi = heads.length > 1;
   for (const head of heads) {
@@ -157,7 +157,7 @@ export function renderReport(box, { before, after, fits }, heads, info, { suffix
     const f = fits[head.name] ?? fits[Object.keys(fits)[0]];
     const k = classesOf(head, info) || b.confusion.length;
     const names = Array.from({ length: k }, (_, i) => head.labels?.[i] ?? String(i));
-    const id = `${suffix}${multi ? `-${head.name}` : ''}`;
+    const id = multi ? `-${head.name}` : '';
     const section = el('div', { class: 'head-report', 'data-head': head.name });
     if (multi) section.append(el('h3', { text: `Head “${head.name}”` }));
     box.append(section);
@@ -211,10 +211,10 @@ export function renderReport(box, { before, after, fits }, heads, info, { suffix
 }
 
 /** The "calibrated" switch beside the threshold: on, later predictions use the fitted temperatures. */
-const fittedTemperature = { value: {} };
+let fittedTemperature = {};
 function renderTemperatureChoice() {
-  fittedTemperature.value = store.get().temperature;
-  const names = Object.entries(fittedTemperature.value);
+  fittedTemperature = store.get().temperature;
+  const names = Object.entries(fittedTemperature);
   $('#calib-label').hidden = names.length === 0;
   $('#use-temperature').checked = names.length > 0;
   $('#temperature-value').textContent = names.map(([h, t]) => (store.get().heads.length > 1 ? `${h} ${t.toFixed(2)}` : t.toFixed(2))).join(', ');
@@ -260,7 +260,7 @@ function resetBatch() {
   $('#batch-status').textContent = '';
   $('#calib-label').hidden = true;
   $('#use-temperature').checked = false;
-  fittedTemperature.value = {};
+  fittedTemperature = {};
 }
 
 export function setupBatch() {
@@ -271,7 +271,7 @@ export function setupBatch() {
     $('#batch').classList.toggle('disabled', Boolean(info) && !imageInput);
   });
   $('#use-temperature').addEventListener('change', (ev) => {
-    store.set({ temperature: ev.target.checked ? fittedTemperature.value : {} });
+    store.set({ temperature: ev.target.checked ? fittedTemperature : {} });
   });
   for (const id of ['#batch-folder', '#batch-files']) {
     $(id).addEventListener('change', (ev) => {

@@ -6,7 +6,7 @@ import { store } from './store.js';
 import { classesOf, setCustomFiles, switchModel } from './serving.js';
 import { $, el, showError, clearErrors } from './ui.js';
 
-export function shapeText(shape) {
+function shapeText(shape) {
   return shape ? `[${shape.map((d) => (d == null ? '?' : d)).join(', ')}]` : 'unknown';
 }
 

@@ -78,7 +78,7 @@ export async function pruneCache(name) {
 }
 
 /** The model's classification heads: one per labelled output, or the first output. */
-export function headsFor(info, labels, activation = 'none') {
+function headsFor(info, labels, activation = 'none') {
   const rank2 = info.outputs.filter((o) => !o.shape || o.shape.length === 2);
   if (labels && !Array.isArray(labels) && typeof labels === 'object') {
     const named = info.outputs.filter((o) => Array.isArray(labels[o.name]));
@@ -101,7 +101,7 @@ export function classesOf(head, info) {
 }
 
 /** An image input: [n, h, w, 1|3] or [n, 1|3, h, w] (or without the batch dimension). */
-export function imageInputOf(info) {
+function imageInputOf(info) {
   const x = info.inputs[0];
   if (!x?.shape || info.inputs.length !== 1) return null;
   const s = x.shape;

@@ -31,7 +31,7 @@ export function createStore(initial) {
 }
 
 const params = new URLSearchParams(location.search);
-export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];
+const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /**
  * The demo's shared state.

@@ -117,8 +117,9 @@ export function predictFile(file) {
 
 // ---------------------------------------------------------------- drawing pad
 
-const pad = $('#pad');
-const padCtx = pad.getContext('2d', { willReadFrequently: true });
+/** The pad and its context, from setupTry on. */
+let pad = null;
+let padCtx = null;
 
 function clearPad() {
   padCtx.fillStyle = '#ffffff';
@@ -138,6 +139,8 @@ function padForModel(img) {
 }
 
 function setupPad() {
+  pad = $('#pad');
+  padCtx = pad.getContext('2d', { willReadFrequently: true });
   let stroke = null;
   const point = (ev) => {
     const r = pad.getBoundingClientRect();
@@ -300,9 +303,4 @@ export function setupTry() {
       void predictFile(file);
     }
   });
-}
-
-/** Forgets the input: a model of one's own that takes no image has nothing to show. */
-export function forgetInput() {
-  lastInput = null;
 }
