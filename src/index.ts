@@ -19,7 +19,7 @@ export type { RuntimeEventMap } from './client/events.js';
 export type { RecoveryOptions, SupervisorStats } from './client/supervisor.js';
 export { softmax, activate, topK, classify } from './postprocess.js';
 export {
-  evaluateHead, fitTemperature, chooseThreshold, reliability, nllAt, eceAt, logSoftmax, toLogits,
+  evaluateHead, fitTemperature, chooseThreshold, crossFit, reliability, nllAt, eceAt, logSoftmax, toLogits,
 } from './ops/metrics.js';
 export { psi } from './ops/drift.js';
 export { renderMetrics } from './ops/prometheus.js';

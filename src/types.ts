@@ -406,6 +406,12 @@ export interface HeadCalibration {
   before: CalibrationScore;
   /** At the fitted temperature (equal to `before` when there is none). */
   after: CalibrationScore;
+  /**
+   * After temperature scaling judged on samples the temperature never saw (2-fold
+   * cross-fitting: fitted on the even labelled samples, scored on the odd, and the other way
+   * round); `after` is measured on the samples it was fitted on and flatters the fit.
+   */
+  heldOut: CalibrationScore;
   /** Labelled samples fitted on. */
   labelled: number;
 }

@@ -7,7 +7,7 @@ import { CONFIDENCE_BINS } from '../defaults.js';
 import { InputError } from '../errors.js';
 import { confidenceBin } from '../ops/drift.js';
 import {
-  argmax, chooseThreshold, eceAt, evaluateHead, fitTemperature, isLabelled, logSoftmax, nllAt, toLogits,
+  argmax, chooseThreshold, crossFit, eceAt, evaluateHead, fitTemperature, isLabelled, logSoftmax, nllAt, toLogits,
   type HeadMetrics, type ThresholdChoice,
 } from '../ops/metrics.js';
 import { activate } from '../postprocess.js';
@@ -203,14 +203,14 @@ export function calibration(c: Collected, bins = CONFIDENCE_BINS): Omit<Calibrat
     if (logits.some((l) => l === undefined)) {
       const none = { nll: NaN, ece: NaN };
       return {
-        temperature: null, code: 'UNSUPPORTED_ACTIVATION', labelled, before: none, after: none,
+        temperature: null, code: 'UNSUPPORTED_ACTIVATION', labelled, before: none, after: none, heldOut: none,
         message: `${head.name} uses a sigmoid (multi-label) activation; temperature scaling is fitted on softmax heads`,
       };
     }
     const z = logits as Float64Array[];
     const before = { nll: nllAt(z, labels, head.temperature), ece: eceAt(z, labels, head.temperature, bins) };
     const fit = fitTemperature(z, labels);
-    const out: HeadCalibration = { temperature: fit.temperature, before, after: before, labelled };
+    const out: HeadCalibration = { temperature: fit.temperature, before, after: before, heldOut: crossFit(z, labels, head.temperature, bins), labelled };
     if (fit.temperature === null) {
       if (fit.code) out.code = fit.code;
       if (fit.limit !== undefined) out.limit = fit.limit;

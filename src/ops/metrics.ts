@@ -352,6 +352,34 @@ export function fitTemperature(logits: readonly ArrayLike<number>[], labels: rea
   return { temperature: 2 / (lo + hi), n };
 }
 
+/**
+ * NLL and ECE after temperature scaling on samples the temperature never saw: the labelled
+ * samples are split by their rank among labelled ones (even / odd), T is fitted on each half
+ * and applied to the other (where a half has no finite fit, `fallback` is used), and both
+ * figures are taken over all of them. Measured on the samples T was fitted on, the ECE
+ * flatters the fit; this does not.
+ */
+export function crossFit(logits: readonly ArrayLike<number>[], labels: readonly number[], fallback = 1, bins = 10): { nll: number; ece: number } {
+  const idx: number[] = [];
+  for (let i = 0; i < logits.length; i++) if (isLabelled(labels[i] as number)) idx.push(i);
+  const halves = [idx.filter((_, r) => r % 2 === 0), idx.filter((_, r) => r % 2 === 1)];
+  const confidence: number[] = [];
+  const correct: boolean[] = [];
+  let nll = 0;
+  for (let h = 0; h < 2; h++) {
+    const on = halves[1 - h] as number[];
+    const t = fitTemperature(on.map((i) => logits[i] as ArrayLike<number>), on.map((i) => labels[i] as number)).temperature ?? fallback;
+    for (const i of halves[h] as number[]) {
+      const lp = logSoftmax(logits[i] as ArrayLike<number>, t);
+      const top = argmax(lp);
+      confidence.push(Math.exp(lp[top] as number));
+      correct.push(top === labels[i]);
+      nll -= lp[labels[i] as number] as number;
+    }
+  }
+  return { nll: idx.length ? nll / idx.length : NaN, ece: reliability(confidence, correct, bins).ece };
+}
+
 /** A target for {@link chooseThreshold}: the precision to reach (highest coverage that reaches it) or the coverage to keep. */
 export type ThresholdTarget = { precision: number } | { coverage: number };
 

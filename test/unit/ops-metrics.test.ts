@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { prng } from '../browser/pages/seeded.mjs';
 import { psi } from '../../src/ops/drift.js';
 import {
-  chooseThreshold, eceAt, evaluateHead, fitTemperature, logSoftmax, nllAt, reliability, toLogits,
+  chooseThreshold, crossFit, eceAt, evaluateHead, fitTemperature, logSoftmax, nllAt, reliability, toLogits,
 } from '../../src/ops/metrics.js';
 
 const softmax = (z: readonly number[], t = 1): number[] => {
@@ -173,6 +173,27 @@ describe('temperature fit', () => {
     expect(t).toBeLessThan(2.5 * 1.15);
     // Calibration lowers the ECE of such a model.
     expect(eceAt(logits, labels, t)).toBeLessThan(eceAt(logits, labels, 1));
+  });
+
+  it('cross-fitted NLL and ECE: each half scored at the temperature fitted on the other', () => {
+    const { logits, labels } = dataset(13, 200, 3, 3, 0.1);
+    const lab = labels.map((y, i) => i).filter((i) => (labels[i] as number) >= 0);
+    const even = lab.filter((_, r) => r % 2 === 0);
+    const odd = lab.filter((_, r) => r % 2 === 1);
+    const tEven = fitTemperature(even.map((i) => logits[i] as number[]), even.map((i) => labels[i] as number)).temperature as number;
+    const tOdd = fitTemperature(odd.map((i) => logits[i] as number[]), odd.map((i) => labels[i] as number)).temperature as number;
+    // NLL of the odd half at tEven and the even half at tOdd, averaged over all labelled samples
+    const nll = (nllAt(odd.map((i) => logits[i] as number[]), odd.map((i) => labels[i] as number), tEven) * odd.length +
+      nllAt(even.map((i) => logits[i] as number[]), even.map((i) => labels[i] as number), tOdd) * even.length) / lab.length;
+    const got = crossFit(logits, labels);
+    expect(got.nll).toBeCloseTo(nll, 10);
+    // Held out, the fit is judged no better than in-sample.
+    const t = fitTemperature(logits, labels).temperature as number;
+    expect(got.nll).toBeGreaterThanOrEqual(nllAt(logits, labels, t));
+    expect(got.ece).toBeGreaterThanOrEqual(0);
+    // A half with no finite fit uses the fallback temperature.
+    const allRight = crossFit([[3, 0], [0, 3], [3, 0], [0, 3]], [0, 1, 0, 1], 1);
+    expect(allRight.nll).toBeCloseTo(nllAt([[3, 0], [0, 3]], [0, 1], 1), 12);
   });
 
   it('log-softmax and logits of probabilities', () => {
