@@ -173,6 +173,8 @@ function renderReport(box, { before, after, fits }, heads, info) {
       stat('macro recall', pct(b.macro.recall)),
       stat('ECE before', pct(f.before.ece), `ece-before${id}`),
       stat(fitted ? `ECE after (T = ${f.temperature.toFixed(2)})` : 'ECE after (no T fitted)', pct(f.after.ece), `ece-after${id}`),
+      // Scored on items the temperature was not fitted on (where the library reports it).
+      f.heldOut ? stat('ECE after, held out', pct(f.heldOut.ece), `ece-held-out${id}`) : null,
       stat('NLL before → after', `${f.before.nll.toFixed(3)} → ${f.after.nll.toFixed(3)}`, null, 'narrow')));
     const perClass = el('table', { class: 'per-class', 'data-testid': `per-class${id}` },
       el('thead', {}, el('tr', {}, ['class', 'precision', 'recall', 'F1', 'support'].map((t) => el('th', { text: t })))),

@@ -272,11 +272,14 @@ test('calibrates on the shipped hard samples: the fitted temperature lowers the 
   const accuracy = await figure('accuracy');
   const before = await figure('ece-before');
   const after = await figure('ece-after');
+  const heldOut = await figure('ece-held-out');
   const t = Number(/(\d+\.\d+)/.exec((await page.locator('#temperature-value').textContent())!)?.[1]);
-  console.log(`[demo] hard samples: accuracy ${accuracy}%, ECE before ${before}%, after ${after}% (T = ${t})`);
+  console.log(`[demo] hard samples: accuracy ${accuracy}%, ECE before ${before}%, after ${after}% (T = ${t}), held out ${heldOut}%`);
   // Over-confident on hard shapes: T > 1 softens, and the ECE falls by half at least.
   expect(t).toBeGreaterThan(1);
   expect(after).toBeLessThan(before / 2);
+  // Judged on items it was not fitted on, the fit still helps.
+  expect(heldOut).toBeLessThan(before);
   await expect(page.getByTestId('reliability-before')).toBeVisible();
   await expect(page.getByTestId('reliability-after')).toBeVisible();
   await page.getByTestId('reliability-before').scrollIntoViewIfNeeded();
