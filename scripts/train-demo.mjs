@@ -4,10 +4,17 @@
 //
 //   model/            input `image` [null,32,32,3] float32 in [0,1] -> `shape` softmax
 //   model-multihead/  same input -> `shape` softmax and `color` softmax
+//   model-v2/         the shape model's successor: the same network trained on data of which
+//                     a share is hard to read (small, faint, noisy shapes)
 //   samples/          held-out PNGs named by label (star_017.png), labels.csv
+//   samples-hard/     hard held-out PNGs with labels.csv: the shape model is right on fewer
+//                     of them than its confidence says (the demo calibrates on them)
+//   samples-reference/  in-distribution PNGs with labels.csv, the demo's drift reference
 //
-//   node scripts/train-demo.mjs           train both models (two worker threads), then check
-//   node scripts/train-demo.mjs --check   only check the committed models
+//   node scripts/train-demo.mjs             train the models (a worker thread each), then check
+//   node scripts/train-demo.mjs --only=v2   train only the named models (comma-separated keys;
+//                                           --only= trains none: samples and the check only)
+//   node scripts/train-demo.mjs --check     only check the committed models
 //
 // Reproducible: the data come from scripts/lib/shapes.mjs with fixed seeds, the
 // initializers have fixed seeds, batches are taken in an order shuffled by our own
@@ -47,6 +54,11 @@ const CONFIG = {
   inkProb: 0.15,
   samplesPerClass: 12,
   unlabelledSamples: 3,
+  hardSamplesPerClass: 20,
+  /** Share of hard images (scripts/lib/shapes.mjs `harden`) in model-v2's training data. */
+  v2HardShare: 0.3,
+  hardHeldOutSize: 500,
+  referenceSamples: 300,
   sampleScale: 3,
 };
 
@@ -57,6 +69,9 @@ const SEEDS = {
   samples: CONFIG.seed * 1000 + 3,
   order: CONFIG.seed * 1000 + 4,
   init: CONFIG.seed * 1000 + 100,
+  hardSamples: CONFIG.seed * 1000 + 5,
+  hardHeldOut: CONFIG.seed * 1000 + 6,
+  reference: CONFIG.seed * 1000 + 8,
 };
 
 const MODELS = {
@@ -71,6 +86,13 @@ const MODELS = {
     heads: ['shape', 'color'],
     inkProb: 0, // ink has no colour label
     labels: { shape: SHAPES, color: COLORS },
+  },
+  v2: {
+    dir: path.join(DEMO, 'model-v2'),
+    heads: ['shape'],
+    inkProb: CONFIG.inkProb,
+    hardProb: CONFIG.v2HardShare,
+    labels: SHAPES,
   },
 };
 
@@ -172,7 +194,7 @@ async function trainOne(key) {
   await checkGradients();
   const t0 = Date.now();
   const cpuStart = process.cpuUsage();
-  const train = makeDataset(SEEDS.train, CONFIG.trainSize, { inkProb: spec.inkProb });
+  const train = makeDataset(SEEDS.train, CONFIG.trainSize, { inkProb: spec.inkProb, hardProb: spec.hardProb ?? 0 });
   const held = makeDataset(SEEDS.heldOut, CONFIG.heldOutSize, { inkProb: spec.inkProb });
   log(`data: ${CONFIG.trainSize} train, ${CONFIG.heldOutSize} held-out images in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -219,6 +241,13 @@ async function trainOne(key) {
   // Shapes in dark ink on a light background (like a mouse drawing), apart.
   const inkTruth = Int32Array.from(held.shape, (v, i) => (held.color[i] < 0 ? v : -1));
   const ink = spec.inkProb > 0 ? accuracy(preds[0], inkTruth, SHAPES) : null;
+  // Hard images (small, faint, noisy), for a model that saw some in training.
+  let hard = null;
+  if (spec.hardProb) {
+    const hardHeld = makeDataset(SEEDS.hardHeldOut, CONFIG.hardHeldOutSize, { inkProb: spec.inkProb, hardProb: 1 });
+    const [hp] = await predictAll(model, hardHeld.x, CONFIG.hardHeldOutSize, ['shape']);
+    hard = accuracy(hp, hardHeld.shape, SHAPES);
+  }
 
   fs.rmSync(spec.dir, { recursive: true, force: true });
   await model.save(fileSaver(spec.dir));
@@ -232,6 +261,7 @@ async function trainOne(key) {
     trainSize: CONFIG.trainSize,
     heldOutSize: CONFIG.heldOutSize,
     inkShare: spec.inkProb,
+    ...(spec.hardProb ? { hardShare: spec.hardProb } : {}),
     seed: CONFIG.seed,
     epochs: CONFIG.epochs,
     backend: `${BACKEND} (tfjs ${tf.version.tfjs})`,
@@ -242,6 +272,7 @@ async function trainOne(key) {
         heldOutAccuracy: heads.shape.accuracy,
         perClassAccuracy: heads.shape.perClass,
         inkHeldOut: { size: ink.evaluated, accuracy: ink.accuracy },
+        ...(hard ? { hardHeldOut: { size: hard.evaluated, accuracy: hard.accuracy } } : {}),
       }
       : { heads: Object.fromEntries(Object.entries(heads).map(([h, a]) => [h, {
         heldOutAccuracy: a.accuracy, evaluated: a.evaluated, perClassAccuracy: a.perClass,
@@ -289,6 +320,29 @@ function writeSamples() {
   }
   fs.writeFileSync(path.join(dir, 'labels.csv'), rows.join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'labels-multihead.csv'), rowsMulti.join('\n') + '\n');
+  return n;
+}
+
+/**
+ * Labelled samples at the model's size (noise does not compress): every image through
+ * `harden` (for calibration), or of the training distribution (the drift reference).
+ */
+function writeSampleFolder(folder, prefix, seed, n, opts) {
+  const dir = path.join(DEMO, folder);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const ds = makeDataset(seed, n, { inkProb: CONFIG.inkProb, ...opts });
+  const per = SIZE * SIZE * 3;
+  const rows = ['file,label'];
+  const counts = {};
+  for (let i = 0; i < n; i++) {
+    const shape = SHAPES[ds.shape[i]];
+    counts[shape] = (counts[shape] ?? 0) + 1;
+    const file = `${prefix}_${shape}_${String(counts[shape]).padStart(3, '0')}.png`;
+    rows.push(`${file},${shape}`);
+    fs.writeFileSync(path.join(dir, file), encodePng(ds.x, SIZE, SIZE, { offset: i * per }));
+  }
+  fs.writeFileSync(path.join(dir, 'labels.csv'), rows.join('\n') + '\n');
   return n;
 }
 
@@ -363,15 +417,24 @@ if (!isMainThread) {
 } else {
   const t0 = Date.now();
   if (!process.argv.includes('--check')) {
-    console.log(`training ${Object.keys(MODELS).join(' and ')} in parallel on ${BACKEND} (config ${JSON.stringify(CONFIG)})`);
-    const runs = Object.keys(MODELS).map((key) => new Promise((resolve, reject) => {
+    const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').filter(Boolean);
+    const unknown = only?.filter((k) => !(k in MODELS)) ?? [];
+    if (unknown.length) {
+      console.error(`--only: no model ${unknown.join(', ')}; the models are ${Object.keys(MODELS).join(', ')}`);
+      process.exit(2);
+    }
+    const keys = only ?? Object.keys(MODELS);
+    console.log(keys.length ? `training ${keys.join(' and ')} in parallel on ${BACKEND} (config ${JSON.stringify(CONFIG)})` : 'no model to train: samples and the check only');
+    const runs = keys.map((key) => new Promise((resolve, reject) => {
       const w = new Worker(new URL(import.meta.url), { workerData: { key } });
       w.once('message', resolve);
       w.once('error', reject);
       w.once('exit', (code) => code !== 0 && reject(new Error(`worker ${key} exited with ${code}`)));
     }));
     const n = writeSamples();
-    console.log(`wrote ${n} sample images to examples/demo/samples/`);
+    const hard = writeSampleFolder('samples-hard', 'hard', SEEDS.hardSamples, CONFIG.hardSamplesPerClass * SHAPES.length, { hardProb: 1 });
+    const reference = writeSampleFolder('samples-reference', 'ref', SEEDS.reference, CONFIG.referenceSamples, {});
+    console.log(`wrote ${n} sample images to examples/demo/samples/, ${hard} to samples-hard/, ${reference} to samples-reference/`);
     await Promise.all(runs);
   }
   const failed = await checkSaved();

@@ -7,14 +7,15 @@
  * too without widening the scope.
  *
  * What it keeps, at install: the page, its scripts, the library (inpage.mjs, the worker
- * bundle, the tfjs WASM binaries) and the demo models. The models are inpage's to cache
- * (the page loads them with `cache: true`, IndexedDB); keeping them here as well means
+ * bundle, the tfjs WASM binaries), the demo models and the sample folders the page
+ * reads. The models are inpage's to cache (the page loads them with `cache: true`,
+ * IndexedDB); keeping them here as well means
  * the page still works offline where that cache is not available.
  *
  * Strategy: network first, so a page being developed is never stale; the answer is
  * stored, and the cache answers when the network fails.
  */
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = `inpage-demo-${VERSION}`;
 
 const SHELL = [
@@ -22,8 +23,19 @@ const SHELL = [
   './index.html',
   './style.css',
   './app.js',
+  './batch.js',
+  './card.js',
   './charts.js',
-  './metrics.js',
+  './labels.js',
+  './latency.js',
+  './monitor.js',
+  './offline.js',
+  './samples.js',
+  './serving.js',
+  './store.js',
+  './try.js',
+  './ui.js',
+  './versions.js',
   './worker.js',
   '../../dist/inpage.mjs',
   '../../dist/inpage.worker.js',
@@ -32,31 +44,48 @@ const SHELL = [
   '../../dist/tfjs-backend-wasm-threaded-simd.wasm',
 ];
 
-const MODELS = ['./model/', './model-multihead/'];
+const MODELS = ['./model/', './model-multihead/', './model-v2/'];
+/** Sample folders the page fetches itself (drift reference, traffic, calibration). */
+const SAMPLES = ['./samples/', './samples-hard/', './samples-reference/'];
 
 const here = (path) => new URL(path, self.registration.scope).href;
 const libraryRoot = new URL('../../dist/', self.location.href).href;
 
-/** model.json, its weight shards, labels.json and metrics.json; a missing model is skipped. */
-async function precacheModel(cache, folder) {
+/**
+ * An index file of a folder (model.json, labels.csv) and the files it lists, kept in the
+ * cache; a folder without its index is skipped.
+ * @param {(text: string) => string[]} filesOf the files the index lists, relative to it
+ */
+async function precacheFolder(cache, folder, index, filesOf) {
   const base = here(folder);
-  const res = await fetch(new URL('model.json', base), { cache: 'no-cache' });
+  const res = await fetch(new URL(index, base), { cache: 'no-cache' });
   if (!res.ok) return;
-  const json = await res.clone().json();
-  await cache.put(new URL('model.json', base).href, res);
-  const shards = (json.weightsManifest ?? []).flatMap((g) => g.paths ?? []);
-  await cache.addAll(shards.map((p) => new URL(p, base).href));
+  const text = await res.clone().text();
+  await cache.put(new URL(index, base).href, res);
+  await cache.addAll(filesOf(text).map((p) => new URL(p, base).href));
+}
+
+/** model.json, its weight shards, labels.json and metrics.json. */
+async function precacheModel(cache, folder) {
+  await precacheFolder(cache, folder, 'model.json', (text) => (JSON.parse(text).weightsManifest ?? []).flatMap((g) => g.paths ?? []));
   for (const extra of ['labels.json', 'metrics.json']) {
-    const res = await fetch(new URL(extra, base));
-    if (res.ok) await cache.put(new URL(extra, base).href, res);
+    const res = await fetch(new URL(extra, here(folder)));
+    if (res.ok) await cache.put(new URL(extra, here(folder)).href, res);
   }
 }
+
+/** A sample folder's labels.csv and every file it names. */
+const precacheSamples = (cache, folder) =>
+  precacheFolder(cache, folder, 'labels.csv', (text) => text.split(/\r?\n/).slice(1).map((l) => l.split(',')[0]).filter(Boolean));
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     await cache.addAll(SHELL.map(here));
-    await Promise.all(MODELS.map((m) => precacheModel(cache, m).catch(() => undefined)));
+    await Promise.all([
+      ...MODELS.map((m) => precacheModel(cache, m).catch(() => undefined)),
+      ...SAMPLES.map((f) => precacheSamples(cache, f).catch(() => undefined)),
+    ]);
     await self.skipWaiting();
   })());
 });

@@ -189,10 +189,30 @@ export function render(p, out = new Float32Array(SIZE * SIZE * 3), offset = 0) {
 }
 
 /**
+ * Makes drawing parameters harder to read: a small shape, heavy pixel noise and the
+ * colour pulled towards the background. Draws from `rng` after `randomParams` did, so
+ * the ordinary images of a stream stay as they were.
+ * @param {import('./prng.mjs').Rng} rng
+ * @param {ReturnType<typeof randomParams>} p
+ */
+export function harden(rng, p) {
+  const shrink = rng.uniform(0.65, 0.9);
+  const fade = rng.uniform(0.1, 0.3);
+  return {
+    ...p,
+    r: p.r * shrink,
+    stroke: Math.min(p.stroke, 0.45 * p.r * shrink),
+    fg: p.fg.map((v, c) => clamp01(p.bg[c] + (1 - fade) * (v - p.bg[c]))),
+    noise: rng.uniform(0.08, 0.14),
+  };
+}
+
+/**
  * A data set of `n` images, classes balanced (shape i % SHAPES.length, in order).
  * @param {number} seed
  * @param {number} n
- * @param {{ inkProb?: number }} [opts]
+ * @param {{ inkProb?: number, hardProb?: number }} [opts] hardProb: share of images made
+ *   hard to read by `harden` (default 0)
  * @returns {{ x: Float32Array, shape: Int32Array, color: Int32Array, params: object[] }}
  */
 export function makeDataset(seed, n, opts = {}) {
@@ -201,8 +221,10 @@ export function makeDataset(seed, n, opts = {}) {
   const shape = new Int32Array(n);
   const color = new Int32Array(n);
   const params = [];
+  const hardProb = opts.hardProb ?? 0;
   for (let i = 0; i < n; i++) {
-    const p = randomParams(rng, i % SHAPES.length, opts);
+    let p = randomParams(rng, i % SHAPES.length, opts);
+    if (hardProb > 0 && rng.chance(hardProb)) p = harden(rng, p);
     render(p, x, i * SIZE * SIZE * 3);
     shape[i] = p.shapeIndex;
     color[i] = p.colorIndex;

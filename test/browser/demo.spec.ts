@@ -1,8 +1,10 @@
 /**
  * The stakeholder demo (examples/demo/), driven as a visitor would: pick an image, draw
- * a shape, run a labelled batch, switch backends, look at the two-head model and a model
- * of one's own, then stop the server, reload and predict again from the service worker
- * and the caches. Screenshots of each state go to test-results/demo/.
+ * a shape, run a labelled batch, calibrate on the shipped hard samples, watch drift rise
+ * with scribbles, shadow and promote the second version, switch backends, look at the
+ * two-head model and a model of one's own, then stop the server, reload and use the page
+ * again from the service worker and the caches. Screenshots of each state go to
+ * test-results/demo/. The figures the report quotes are printed with a `[demo]` prefix.
  *
  * One page is shared by the tests in order (starting a runtime and loading a model
  * takes seconds on SwiftShader); it has its own server so that the last test can stop it.
@@ -46,6 +48,24 @@ async function pickImage(file: string): Promise<void> {
   await newPrediction(() => page.getByTestId('file').setInputFiles(join(samples, file)));
 }
 
+/** A number shown on the page (a percentage or a plain figure). */
+async function figure(testId: string): Promise<number> {
+  return Number((await page.getByTestId(testId).textContent())!.replace('%', ''));
+}
+
+/** Draws a polyline on the pad with the mouse (points in [0, 1] of the pad) and waits for its answer. */
+async function draw(pts: [number, number][]): Promise<void> {
+  const pad = page.getByTestId('pad');
+  await pad.scrollIntoViewIfNeeded();
+  const box = (await pad.boundingBox())!;
+  await newPrediction(async () => {
+    await page.mouse.move(box.x + box.width * pts[0]![0], box.y + box.height * pts[0]![1]);
+    await page.mouse.down();
+    for (const [x, y] of pts.slice(1)) await page.mouse.move(box.x + box.width * x, box.y + box.height * y, { steps: 4 });
+    await page.mouse.up();
+  });
+}
+
 async function waitReady(backend: string): Promise<void> {
   await expect(page.getByTestId('backend')).toHaveText(backend, { timeout: 90_000 });
   await expect(page.getByTestId('status')).toContainText('ready on', { timeout: 90_000 });
@@ -57,6 +77,20 @@ test.beforeAll(async ({ browser }) => {
   server = await startServer({ root, port: 0, isolation: 'require-corp' });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
+  // Every text the status line shows, and whether the pending mark was ever shown.
+  await page.addInitScript(() => {
+    const w = window as unknown as { statuses: string[]; pendingShown: number };
+    w.statuses = [];
+    w.pendingShown = 0;
+    document.addEventListener('DOMContentLoaded', () => {
+      const status = document.getElementById('status')!;
+      new MutationObserver(() => w.statuses.push(status.textContent ?? '')).observe(status, { childList: true, characterData: true, subtree: true });
+      const pending = document.getElementById('pending')!;
+      new MutationObserver(() => {
+        if (!pending.hidden) w.pendingShown++;
+      }).observe(pending, { attributes: true, attributeFilter: ['hidden'] });
+    });
+  });
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
@@ -85,18 +119,70 @@ test('loads the demo model with a progress bar and shows the backend', async () 
   expect(last[1]).toBeGreaterThan(100_000);
   expect(last[0]).toBe(last[1]);
   await expect(page.getByTestId('load-progress')).toBeHidden();
-  await expect(page.getByTestId('signature-table')).toContainText('shape');
+  // The model card describes the model; the own-model panel waits for a model to be dropped.
+  await expect(page.getByTestId('facts')).toContainText('shapes (layers)');
+  await expect(page.getByTestId('facts')).toContainText('shape [?, 5]');
+  await expect(page.getByTestId('signature-table')).toHaveCount(0);
+  // Once the bytes are in, the status says the model is being prepared, not downloaded.
+  const statuses = await page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
+  expect(statuses.some((t) => t.startsWith('Preparing the model on wasm'))).toBe(true);
+  for (const t of statuses) {
+    const m = /Downloading the model… (\d+) of (\d+) KB/.exec(t);
+    if (m) expect(Number(m[1])).toBeLessThan(Number(m[2]));
+  }
   await expect(page.locator('#backend-switch button[aria-pressed="true"]')).toHaveText('WASM');
   // No camera on a headless machine: the button stays hidden.
   await expect(page.getByTestId('camera')).toBeHidden();
   await shot('01-loaded');
 });
 
+test('monitoring: drift stays low on in-distribution samples and rises with scribbles', async () => {
+  await expect(page.getByTestId('monitor')).toBeVisible();
+  await page.getByTestId('threshold').fill('0.5');
+  await page.getByTestId('send-samples').click();
+  await expect(page.locator('#monitor-sent')).toContainText('Sent 63 samples', { timeout: 60_000 });
+  const window0 = await figure('monitor-predictions');
+  await expect.poll(() => figure('monitor-predictions'), { timeout: 10_000 }).toBeGreaterThanOrEqual(63);
+  await expect(page.getByTestId('drift-class-psi')).toHaveText(/\d/);
+  const inClass = await figure('drift-class-psi');
+  const inConf = await figure('drift-confidence-psi');
+  console.log(`[demo] drift after in-distribution samples: class PSI ${inClass}, confidence PSI ${inConf} (window ${window0})`);
+  expect(Math.max(inClass, inConf)).toBeLessThan(0.25);
+  await expect(page.getByTestId('drift-alarm')).toHaveText('no drift');
+  await page.getByTestId('monitor').scrollIntoViewIfNeeded();
+  await shot('10-monitor-in-distribution');
+  // Scribbles: open zigzags, nothing like the filled shapes the model knows. The window of
+  // stats() holds the last 1,024 answers, so they are drawn on a fresh page (a new window,
+  // the same reference) for the drift to be theirs alone.
+  await page.reload();
+  await waitReady('wasm');
+  await expect(page.locator('#monitor-reference')).toContainText('Reference: the model');
+  for (let i = 0; i < 30; i++) {
+    const pts: [number, number][] = [];
+    for (let k = 0; k < 7; k++) pts.push([0.1 + 0.8 * ((k * 0.37 + i * 0.13) % 1), 0.1 + 0.8 * ((k * 0.61 + i * 0.29) % 1)]);
+    await draw(pts);
+  }
+  await expect.poll(() => figure('monitor-predictions'), { timeout: 10_000 }).toBeGreaterThanOrEqual(30);
+  const outClass = await figure('drift-class-psi');
+  const outConf = await figure('drift-confidence-psi');
+  const counts = await page.getByTestId('class-counts').innerText();
+  console.log(`[demo] drift after 30 scribbles: class PSI ${outClass}, confidence PSI ${outConf} (window ${await figure('monitor-predictions')}; ${counts.replace(/\s+/g, ' ')}; abstained ${await page.getByTestId('abstain-rate').textContent()})`);
+  await expect(page.getByTestId('drift-alarm')).toHaveText(/^drift/);
+  expect(Math.max(outClass, outConf)).toBeGreaterThan(0.25);
+  expect(Math.max(outClass, outConf)).toBeGreaterThan(2 * Math.max(inClass, inConf));
+  await page.getByTestId('monitor').scrollIntoViewIfNeeded();
+  await shot('11-monitor-scribbles');
+});
+
 /** star_001.png's confidence on wasm, which the other backends should match. */
 let wasmConfidence = NaN;
 
-test('classifies an uploaded image', async () => {
+test('classifies an uploaded image, marking the old answer as pending meanwhile', async () => {
+  await page.evaluate(() => ((window as unknown as { pendingShown: number }).pendingShown = 0));
   await pickImage('star_001.png');
+  await expect(page.getByTestId('pending')).toBeHidden();
+  const shown = await page.evaluate(() => (window as unknown as { pendingShown: number }).pendingShown);
+  expect(shown).toBeGreaterThan(0);
   await expect(prediction()).toHaveAttribute('data-label', 'star');
   wasmConfidence = Number(await prediction().getAttribute('data-confidence'));
   expect(wasmConfidence).toBeGreaterThan(0.5);
@@ -141,17 +227,8 @@ test('abstains ("not sure") when the threshold is above the confidence', async (
 
 test('classifies a shape drawn with the mouse', async () => {
   await page.getByTestId('threshold').fill('0.5');
-  const pad = page.getByTestId('pad');
-  await pad.scrollIntoViewIfNeeded();
-  const box = (await pad.boundingBox())!;
   // A square outline, closed: the pad fills it (like the filled shapes the model saw).
-  const pts: [number, number][] = [[0.25, 0.25], [0.75, 0.25], [0.75, 0.75], [0.25, 0.75], [0.25, 0.25]];
-  await newPrediction(async () => {
-    await page.mouse.move(box.x + box.width * pts[0]![0], box.y + box.height * pts[0]![1]);
-    await page.mouse.down();
-    for (const [x, y] of pts.slice(1)) await page.mouse.move(box.x + box.width * x, box.y + box.height * y, { steps: 8 });
-    await page.mouse.up();
-  });
+  await draw([[0.25, 0.25], [0.75, 0.25], [0.75, 0.75], [0.25, 0.75], [0.25, 0.25]]);
   await expect(prediction()).toHaveAttribute('data-label', 'square');
   await shot('03-drawn');
 });
@@ -169,6 +246,11 @@ test('runs a labelled batch over the samples folder and reports accuracy and cal
   await expect(page.getByTestId('confusion').locator('tbody tr')).toHaveCount(5);
   await expect(page.getByTestId('ece-before')).toHaveText(/\d/);
   await expect(page.getByTestId('ece-after')).toHaveText(/\d/);
+  // Per class and confusion come from model.evaluate: their counts add up to the labelled items.
+  const support = await page.getByTestId('per-class').locator('tbody tr td:last-child').allTextContents();
+  expect(support.map(Number).reduce((a, b) => a + b, 0)).toBe(60);
+  // Batch items are shown apart from online requests in the latency panel.
+  await expect(page.getByTestId('latency-batch-p50')).toHaveText(/\d+(\.\d)? ms/, { timeout: 5_000 });
   await page.locator('#batch-table-box summary').click();
   const rows = page.getByTestId('batch-table').locator('tbody tr');
   await expect(rows).toHaveCount(63);
@@ -181,21 +263,75 @@ test('runs a labelled batch over the samples folder and reports accuracy and cal
   // With every labelled sample right the likelihood has no finite optimum: the page says
   // so and keeps T = 1. Otherwise the fitted T goes into later predictions.
   if (right === 60) {
-    await expect(page.getByTestId('batch-report')).toContainText('No temperature fitted');
+    await expect(page.getByTestId('no-temperature')).toContainText('NO_FINITE_TEMPERATURE');
     await expect(page.locator('#calib-label')).toBeHidden();
   } else {
     await checkTemperature('prediction', 'circle_003.png');
   }
 });
 
+test('calibrates on the shipped hard samples: the fitted temperature lowers the ECE', async () => {
+  await page.getByTestId('calibrate-hard').click();
+  await expect(page.getByTestId('ece-after')).toHaveText(/\d+(\.\d)?%/, { timeout: 90_000 });
+  await expect(page.locator('.stat', { hasText: 'labelled of 100' })).toContainText('100');
+  const accuracy = await figure('accuracy');
+  const before = await figure('ece-before');
+  const after = await figure('ece-after');
+  const heldOut = await figure('ece-held-out');
+  const t = Number(/(\d+\.\d+)/.exec((await page.locator('#temperature-value').textContent())!)?.[1]);
+  console.log(`[demo] hard samples: accuracy ${accuracy}%, ECE before ${before}%, after ${after}% (T = ${t}), held out ${heldOut}%`);
+  // Over-confident on hard shapes: T > 1 softens, and the ECE falls by half at least.
+  expect(t).toBeGreaterThan(1);
+  expect(after).toBeLessThan(before / 2);
+  // Judged on items it was not fitted on, the fit still helps.
+  expect(heldOut).toBeLessThan(before);
+  await expect(page.getByTestId('reliability-before')).toBeVisible();
+  await expect(page.getByTestId('reliability-after')).toBeVisible();
+  await page.getByTestId('reliability-before').scrollIntoViewIfNeeded();
+  await shot('04b-calibration');
+  await checkTemperature('prediction', 'circle_003.png');
+});
+
+test('versions: the second version runs as a shadow, agreement is shown, one click promotes it', async () => {
+  await expect(page.getByTestId('versions')).toBeVisible();
+  await page.getByTestId('load-v2').click();
+  await expect(page.getByTestId('promote')).toBeVisible({ timeout: 60_000 });
+  await page.getByTestId('send-samples').click();
+  await expect(page.locator('#monitor-sent')).toContainText('Sent 63 samples', { timeout: 60_000 });
+  await expect.poll(() => figure('shadow-requests'), { timeout: 10_000 }).toBeGreaterThanOrEqual(63);
+  // The visitor still sees version 1's answers.
+  const v1 = await page.locator('#result').getAttribute('data-version');
+  const agreement = await figure('shadow-agreement');
+  console.log(`[demo] shadow agreement of version 2 with version 1: ${agreement}% over ${await figure('shadow-requests')} requests`);
+  expect(agreement).toBeGreaterThan(50);
+  expect(agreement).toBeLessThanOrEqual(100);
+  await expect(page.getByTestId('shadow-errors')).toHaveText('0');
+  await page.getByTestId('versions').scrollIntoViewIfNeeded();
+  await shot('12-versions-shadow');
+  await page.getByTestId('promote').click();
+  await expect(page.getByTestId('active-version')).toHaveText('version 2');
+  await pickImage('star_002.png');
+  const v2 = await page.locator('#result').getAttribute('data-version');
+  expect(v2).not.toBe(v1);
+  await expect(page.getByTestId('facts')).toContainText(`version ${v2}`);
+  await page.getByTestId('versions').scrollIntoViewIfNeeded();
+  await shot('13-versions-promoted');
+  await page.getByTestId('rollback').click();
+  await expect(page.getByTestId('active-version')).toHaveText('version 1');
+  await pickImage('star_002.png');
+  await expect(page.locator('#result')).toHaveAttribute('data-version', v1!);
+});
+
 /**
  * The fitted temperature goes into later predictions (postprocess.temperature): T < 1
- * sharpens the top confidence, T > 1 softens it, and unticking restores the raw value.
+ * sharpens the top confidence, T > 1 softens it, and unticking gives the raw value.
  */
 async function checkTemperature(testId: string, file: string): Promise<void> {
   await expect(page.locator('#calib-label')).toBeVisible();
   const t = Number(/(\d+\.\d+)/.exec((await page.locator('#temperature-value').textContent())!)?.[1]);
   expect(t).toBeGreaterThan(0);
+  // A fit is in use at once; start from the raw answer.
+  if (await page.locator('#use-temperature').isChecked()) await newPrediction(() => page.locator('#use-temperature').uncheck());
   await pickImage(file);
   const raw = Number(await page.getByTestId(testId).getAttribute('data-confidence'));
   await newPrediction(() => page.locator('#use-temperature').check());
@@ -230,7 +366,12 @@ test('evaluates the two heads of the multi-head model apart', async () => {
   // Each head is evaluated apart: the colour head is perfect on held-out data, the shape head 97% (metrics.json).
   await expect(page.getByTestId('prediction-color')).toHaveAttribute('data-label', 'red');
   await expect(page.getByTestId('prediction-shape')).toHaveAttribute('data-label', /^(circle|square|triangle|cross|star)$/);
-  await expect(page.getByTestId('prediction')).toContainText(/^[a-z]+ \d+% · red \d+%$/i);
+  // The summary uses the heads' own words, in the same case.
+  const summary = (await page.getByTestId('prediction').textContent())!;
+  const shape = await page.getByTestId('prediction-shape').getAttribute('data-label');
+  expect(summary).toMatch(new RegExp(`^${shape} \\d+% · red \\d+%$`));
+  await expect(page.getByTestId('prediction-shape').locator('.label')).toHaveText(shape!);
+  expect(await page.getByTestId('prediction-shape').locator('.label').evaluate((e) => getComputedStyle(e).textTransform)).toBe('none');
   await page.getByTestId('batch-folder').setInputFiles(samples);
   await expect(page.getByTestId('accuracy-shape')).toHaveText(/\d+(\.\d)?%/, { timeout: 60_000 });
   await expect(page.getByTestId('accuracy-color')).toHaveText(/\d+(\.\d)?%/);
@@ -249,7 +390,11 @@ test('builds itself from a model of one\'s own', async () => {
   const { readdirSync } = await import('node:fs');
   const files = readdirSync(dir).filter((f) => f !== 'labels.json').map((f) => join(dir, f));
   await page.getByTestId('model-files').setInputFiles(files);
-  await expect(page.getByTestId('status')).toContainText('ready on', { timeout: 60_000 });
+  // Named after model.json (the files come without a folder).
+  await expect(page.getByTestId('status')).toContainText(/^model ready on/, { timeout: 60_000 });
+  // The card is the new model's, not the previous one's.
+  await expect(page.getByTestId('facts')).toContainText('model (layers)');
+  await expect(page.getByTestId('facts')).toContainText('your files');
   await expect(page.getByTestId('model-select')).toHaveValue('custom');
   const sig = page.getByTestId('signature-table');
   await expect(sig.locator('tbody tr')).toHaveCount(3);
@@ -319,5 +464,11 @@ test('works offline after one visit: server stopped, reload, predict', async () 
   await expect(page.getByTestId('cache-status')).toContainText('inpage\'s cache');
   await pickImage('star_003.png');
   await expect(prediction()).toHaveAttribute('data-label', 'star');
+  // The monitoring reference and the samples come from the service worker's cache too.
+  await expect(page.locator('#monitor-reference')).toContainText('Reference: the model', { timeout: 30_000 });
+  await page.getByTestId('send-samples').click();
+  await expect(page.locator('#monitor-sent')).toContainText('Sent 63 samples', { timeout: 60_000 });
+  await expect.poll(() => figure('monitor-predictions'), { timeout: 10_000 }).toBeGreaterThanOrEqual(63);
+  await expect(page.getByTestId('errors')).toBeEmpty();
   await shot('09-offline');
 });
