@@ -642,7 +642,8 @@ async function sectionRecovery(ctx, plan) {
     const reps = [];
     try {
       const page = await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors);
-      await call(page, 'init', { backend: p.backend, worker: true });
+      // Each rep is a fault: more than the default 3 losses a minute would walk down the ladder.
+      await call(page, 'init', { backend: p.backend, worker: true, recovery: { maxRestarts: 1000 } });
       await call(page, 'load', 'm', { url: m.url, cache: p.cache, name: `bench-${p.model}` });
       for (let rep = 0; rep < p.reps; rep++) {
         await page.evaluate(({ shape }) => {
@@ -658,6 +659,8 @@ async function sectionRecovery(ctx, plan) {
                 w.rec.answers.push(performance.now());
               } catch {
                 w.rec.errors++;
+                // A call that fails at once must not spin the page in microtasks.
+                await new Promise((r) => setTimeout(r, 10));
               }
             }
           };
@@ -679,7 +682,7 @@ async function sectionRecovery(ctx, plan) {
         const r = await page.evaluate(async () => {
           const w = window;
           w.rec.stop = true;
-          await w.rec.loops;
+          await Promise.race([w.rec.loops, new Promise((_, reject) => setTimeout(() => reject(new Error('requests still pending 30 s after the fault')), 30_000))]);
           const next = w.rec.answers.find((t) => t > w.rec.faultAt + w.rec.recovered.ms);
           return { faultToAnswerMs: next - w.rec.faultAt, recoveredMs: w.rec.recovered.ms, replayed: w.rec.recovered.replayed, backend: w.rec.recovered.backend, errors: w.rec.errors };
         });

@@ -9,10 +9,12 @@ let runtime;
 
 const adapter = {
   kind: 'inpage',
-  async init({ backend, worker = true, threads }) {
+  async init({ backend, worker = true, threads, recovery }) {
     const { createRuntime } = await import(`${dist}inpage.mjs`);
     // No backend: the default (backends: 'auto').
-    runtime = await createRuntime({ ...(backend ? { backends: [backend] } : {}), worker, ...(threads ? { wasmThreads: threads } : {}) });
+    runtime = await createRuntime({
+      ...(backend ? { backends: [backend] } : {}), worker, ...(threads ? { wasmThreads: threads } : {}), ...(recovery ? { recovery } : {}),
+    });
     window.runtime = runtime;
     return runtime.backend;
   },
