@@ -31,6 +31,7 @@ export const SHADOW_MAX_IN_FLIGHT = 4;
 export const MAX_WASM_THREADS = 8;
 /**
  * On WebGL and WebGPU, batch buckets other than 1 are warmed (their shaders compiled) in the
- * background, one at a time, once a model has had no request for this long (ms).
+ * background, one at a time, once a model has had no request for this long (ms), or four
+ * times the warm-up's expected run time where that is longer.
  */
 export const BACKGROUND_WARMUP_IDLE_MS = 500;

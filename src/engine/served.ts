@@ -59,6 +59,8 @@ export class ServedModel {
   private readonly warmed = new Set<number>();
   /** Warms the next bucket once the model has been idle a while (GPU backends). */
   private warmTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Milliseconds per row of the last batch answered: what a warm-up of n rows is expected to take, n times over. */
+  private msPerRow = 0;
   private warmInBackground = false;
   /** The background warm-up running now, if any: dispose waits for it. */
   private warming: Promise<void> | undefined;
@@ -151,7 +153,8 @@ export class ServedModel {
    * too: the cheapest run that shows whether the outputs follow the batch. On WebGL and
    * WebGPU every batch size compiles shaders of its own: the other buckets are warmed in
    * the background, one at a time, whenever the model has been idle for
-   * `BACKGROUND_WARMUP_IDLE_MS`; a batch whose bucket is not warm yet simply runs (and
+   * `BACKGROUND_WARMUP_IDLE_MS` or four times the warm-up's expected run time, whichever is
+   * longer (a request that comes meanwhile waits for that one warm-up); a batch whose bucket is not warm yet simply runs (and
    * compiles) when it comes.
    */
   async warmup(): Promise<void> {
@@ -221,7 +224,9 @@ export class ServedModel {
         return this.warming;
       });
       if (!started) this.armBackgroundWarmup();
-    }, BACKGROUND_WARMUP_IDLE_MS);
+      // A request arriving during a warm-up waits for it: on a slow GPU (a batch of 8 of a
+      // 224x224 model takes seconds on a software rasterizer) only a long quiet spell is used.
+    }, Math.max(BACKGROUND_WARMUP_IDLE_MS, 4 * (this.coldBucket() ?? 1) * this.msPerRow));
   }
 
   /** Fills unknown output shapes from a real run, and turns batching off where outputs do not follow the batch. */
@@ -408,6 +413,7 @@ export class ServedModel {
     { size, rows, start, batched }: { size: number; rows: number; start: number; batched: boolean },
   ): void {
     const inferenceMs = now() - start;
+    this.msPerRow = inferenceMs / size;
     this.stats.batch(rows);
     let from = 0;
     for (const job of jobs) {
