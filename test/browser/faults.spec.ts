@@ -159,9 +159,17 @@ test.describe('worker death', () => {
       const items = Array.from({ length: 48 }, (_, i) => w.make(i));
       const base = (await w.m.predictBatch(items.map((_, i) => w.make(i)))).map((p: any) => p.confidence);
       let done = 0;
-      const batch = w.m.predictBatch(items, { batchSize: 4, onProgress: (d: number) => (done = d) });
+      let underWay!: () => void;
+      const started = new Promise<void>((res) => (underWay = res));
+      const batch = w.m.predictBatch(items, {
+        batchSize: 4,
+        onProgress: (d: number) => {
+          done = d;
+          if (d >= 4) underWay();
+        },
+      });
       // Kill once the job is under way (some chunks answered, most still to come).
-      while (done < 4) await new Promise((res) => setTimeout(res, 1));
+      await started;
       const killedAt = done;
       w.made[w.made.length - 1].terminate();
       const t0 = performance.now();
@@ -389,8 +397,11 @@ test.describe('loads that end', () => {
       const res = { aborted: await aborted, timedOut: await timedOut, stalled: await stalled };
       const serves = (await (await rt.load({ url: '/test/fixtures/layers-cnn/model.json', name: 'ok' })).run(w.seeded({ shape: [1, 16, 16, 3], dtype: 'float32', seed: 1 }))).probs.shape;
       // Disposing a name while one of its versions loads ends that load with DISPOSED.
-      const v2 = w.catchError(() => rt.load({ url, name: 'ok', version: '2' }));
-      await new Promise((r) => setTimeout(r, 100));
+      // Disposed once the engine reports bytes of it (model.json read, shards under way).
+      let v2Started!: () => void;
+      const v2Downloading = new Promise<void>((res) => (v2Started = res));
+      const v2 = w.catchError(() => rt.load({ url, name: 'ok', version: '2', onProgress: () => v2Started() }));
+      await v2Downloading;
       const listedWhileLoading = rt.models().map((m: any) => `${m.name}@${m.version}:${m.state}`);
       await rt.model('ok').dispose();
       const disposedLoad = await v2;
@@ -398,8 +409,10 @@ test.describe('loads that end', () => {
       await reloaded.run(w.seeded({ shape: [1, 16, 16, 3], dtype: 'float32', seed: 1 }));
       const models = rt.models().map((m: any) => m.name);
       const tensors = (await rt.memory()).numTensors;
-      const loading = w.catchError(() => rt.load({ url, name: 'd' }));
-      await new Promise((r) => setTimeout(r, 200));
+      let dStarted!: () => void;
+      const dDownloading = new Promise<void>((res) => (dStarted = res));
+      const loading = w.catchError(() => rt.load({ url, name: 'd', onProgress: () => dStarted() }));
+      await dDownloading;
       await rt.terminate();
       return { ...res, serves, models, tensors0, tensors, terminated: await loading, listedWhileLoading, disposedLoad };
     });
