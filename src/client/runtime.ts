@@ -679,14 +679,9 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
   /** Tensors and bytes held by the engine, added up over the replica engines. */
   async memory(): Promise<MemoryInfo> {
     this.assertLive();
-    const sups = [this.supervisor, ...(await this.replicaSupervisors())];
+    const sups = [this.supervisor, ...this.poolNow];
     const parts = await Promise.all(sups.map((sup) => sup.request(undefined, { replayable: true, send: (engine) => engine.memory() })));
     return { numTensors: parts.reduce((n, m) => n + m.numTensors, 0), numBytes: parts.reduce((n, m) => n + m.numBytes, 0) };
-  }
-
-  private async replicaSupervisors(): Promise<Supervisor[]> {
-    const settled = await Promise.allSettled(this.pool);
-    return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 
   /** Losses, recoveries and replays of the runtime's engine, and of the replica engines added in. */
