@@ -4,7 +4,9 @@
  */
 import type { Backend } from './types.js';
 
-/** `backends` of `createRuntime()`: chosen by timing the first model (see RuntimeOptions.backends). */
+/** Every backend inpage knows, fastest first where a real GPU is present. */
+export const BACKENDS: readonly Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** `backends` of `createRuntime()`: chosen per model by timing it (see RuntimeOptions.backends). */
 export const DEFAULT_BACKENDS: Backend[] | 'auto' = 'auto';
 /** `spec.batching` where the model can batch. */
 export const DEFAULT_BATCHING = { maxBatchSize: 8, maxQueueDelayMs: 0 } as const;

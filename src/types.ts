@@ -90,11 +90,11 @@ export interface BackendChoice {
   backend: Backend;
   /**
    * `measured`: timed on each backend here, the fastest kept; `remembered`: measured on an
-   * earlier visit (same model, browser and GPU); `runtime`: the runtime had already chosen
-   * with its first model; `ladder`: not measured (`worker: false`), the first backend of the
-   * auto order that started.
+   * earlier visit (same model, browser and GPU); `pinned`: the load asked for it
+   * (`spec.backend`); `ladder`: not measured (`worker: false`), the first backend of the auto
+   * order that started.
    */
-  reason: 'measured' | 'remembered' | 'runtime' | 'ladder';
+  reason: 'measured' | 'remembered' | 'pinned' | 'ladder';
   timings: BackendTiming[];
 }
 
@@ -208,6 +208,14 @@ export interface ModelSpec {
    * Default 1. Not with `worker: false` (one engine on the page).
    */
   replicas?: number | 'auto';
+  /**
+   * The backend this model serves on, whatever the runtime's `backends`: it is loaded in the
+   * runtime's engine of that backend, started for it if need be (one engine, a worker, per
+   * backend in use). With `worker: false` only the runtime's own backend.
+   * @throws InpageError `BACKEND_UNAVAILABLE` when that backend does not start here
+   * @example await runtime.load({ url: '/models/detector/model.json', backend: 'webgl' });
+   */
+  backend?: Backend;
   /** Format of the model. Default: read from model.json. */
   format?: 'graph' | 'layers';
   /**

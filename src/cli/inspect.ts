@@ -5,11 +5,11 @@
 import table from 'inpage:op-table';
 import { detectFormat, graphIO, needsAsync, canBatch, opCounts, signatureIO, ASYNC_OPS, freeDims } from '../engine/model-json.js';
 import type { Backend, TensorInfo } from '../types.js';
+import { BACKENDS } from '../defaults.js';
 import { BYTES } from '../engine/fetch.js';
 import type { ModelSource } from './source.js';
 
 /** The backends inspect reports on, in the runtime's default order. */
-export const BACKENDS: readonly Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /** One op (graph) or layer class (layers) of the model. */
 export interface OpReport {

@@ -1,5 +1,5 @@
 /**
- * `backends: 'auto'`: the backend a runtime serves on is chosen by timing its first model
+ * `backends: 'auto'`: the backend a model serves on is chosen by timing it on its first load
  * on each backend available here, each in an engine of its own, and the choice is kept in
  * IndexedDB per model and device so that the next visit starts on it at once.
  */

@@ -128,7 +128,6 @@ export type SampleSource<T> = Iterable<T> | AsyncIterable<T>;
 
 /** What a model handle needs of its runtime. */
 export interface ModelHost {
-  supervisor: Supervisor;
   /** Inputs are transferred (zero-copy, not replayable after an engine loss). */
   transferInputs: boolean;
   /** Wraps a value with its transfer list for the engine call (comlink's `transfer` in a worker). */
@@ -152,12 +151,18 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
   /** The postprocess the engine serves this model with (changed by calibrate / chooseThreshold with `apply`). */
   private post: PostprocessSpec;
 
-  /** The supervisors of the engines holding this model: the runtime's, then its replicas'. */
+  /** The supervisors of the engines holding this model: its home engine's, then its replicas'. */
   private readonly replicas: Supervisor[];
 
-  constructor(private readonly host: ModelHost, readonly id: string, readonly info: ModelInfo, post?: PostprocessSpec, replicas?: Supervisor[]) {
+  /** @param home the engine the model was loaded in (of the backend it serves on) */
+  constructor(private readonly host: ModelHost, readonly id: string, readonly info: ModelInfo, post: PostprocessSpec | undefined, home: Supervisor) {
     this.post = post ?? {};
-    this.replicas = replicas?.length ? replicas : [host.supervisor];
+    this.replicas = [home];
+  }
+
+  /** The engine the model was loaded in: it holds its load request; replicas come and go. */
+  get home(): Supervisor {
+    return this.replicas[0] as Supervisor;
   }
 
   /** A replica engine has loaded the model: requests may go there from now on. */
@@ -375,7 +380,7 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
       replayable: true,
       send: (engine) => engine.stats(this.id),
     })));
-    return mergeStats(parts, this.host.supervisor.loadRequest(this.id)?.reference);
+    return mergeStats(parts, this.home.loadRequest(this.id)?.reference);
   }
 
   /**

@@ -47,10 +47,13 @@ export class Registry<M extends Registered = Registered> {
   private readonly aliases = new Map<string, Map<string, string>>();
 
   /**
-   * @param recovering whether the engine is being brought back (ready models then show `recovering`)
-   * @param engine what shadows wait on to send their requests when the engine is quiet
+   * @param recovering whether the engine of a model (by id) is being brought back (ready models then show `recovering`)
+   * @param engineOf the engine of a model (by id): a shadow on it waits for it to be quiet to send its requests
    */
-  constructor(private readonly recovering: () => boolean = () => false, private readonly engine?: EngineQuiet) {}
+  constructor(
+    private readonly recovering: (id: string) => boolean = () => false,
+    private readonly engineOf?: (id: string) => EngineQuiet | undefined,
+  ) {}
 
   /** A model starts loading. */
   loading(id: string, name: string, version: string, backend: Backend, cancel?: () => void): void {
@@ -160,7 +163,7 @@ export class Registry<M extends Registered = Registered> {
       return;
     }
     const slot = this.find(name, version, 'shadow');
-    this.shadows.set(name, { shadow: new Shadow(slot.handle as M, opts, this.engine), on: true });
+    this.shadows.set(name, { shadow: new Shadow(slot.handle as M, opts, this.engineOf?.(slot.id)), on: true });
   }
 
   /** The shadow serving `name` now, if any. */
@@ -207,13 +210,12 @@ export class Registry<M extends Registered = Registered> {
   }
 
   list(): RegistryEntry[] {
-    const recovering = this.recovering();
     return [...this.slots.values()].map((s) => ({
       name: s.name,
       version: s.version,
       backend: s.handle?.info.backend ?? s.backend,
       bytes: s.handle?.info.bytes ?? 0,
-      state: recovering && s.state !== 'disposed' ? 'recovering' : s.state,
+      state: s.state !== 'disposed' && this.recovering(s.id) ? 'recovering' : s.state,
       active: this.active.get(s.name) === s.id,
       ...(this.canaries.get(s.name)?.id === s.id ? { canary: (this.canaries.get(s.name) as { fraction: number }).fraction } : {}),
       ...(this.shadowOf(s.name)?.target.id === s.id ? { shadow: (this.shadowOf(s.name) as Shadow).fraction } : {}),

@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import { InpageError, InputError, ModelLoadError, disposedError, toInpageError } from '../errors.js';
 import type { EngineApi, LoadRequest, WireInput } from '../protocol.js';
-import { DEFAULT_BACKENDS, DEFAULT_BATCHING, DEFAULT_MAX_QUEUE, MAX_WASM_THREADS, STALL_TIMEOUT_MS } from '../defaults.js';
+import { BACKENDS, DEFAULT_BACKENDS, DEFAULT_BATCHING, DEFAULT_MAX_QUEUE, MAX_WASM_THREADS, STALL_TIMEOUT_MS } from '../defaults.js';
 import { registerErrorHandler } from '../transfer.js';
 import type {
   Backend, BackendChoice, MemoryInfo, ModelInfo, ModelSpec, PromoteOptions, RegistryEntry, ShadowOptions, ShadowReport,
@@ -27,12 +27,13 @@ import {
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
   /**
-   * `'auto'` (the default): the first model loaded is timed on each backend available here,
-   * each in an engine of its own, and the runtime serves on the fastest; the choice is
-   * remembered in IndexedDB per model, browser and GPU, so the next visit goes straight to it.
-   * Software GPUs (SwiftShader, llvmpipe, WARP) are tried last. `model.info.choice` tells the
-   * timings. With `worker: false` nothing is timed: the first backend of the auto order
-   * (hardware GPU, wasm, cpu, software GPU) that starts is used.
+   * `'auto'` (the default): each model, on its first load on this device, is timed on each
+   * backend available here, each in an engine of its own, and serves on the fastest; the
+   * choice is remembered in IndexedDB per model, browser and GPU, so the next visit goes
+   * straight to it. Models that chose different backends run in different engines (one
+   * worker per backend in use). Software GPUs (SwiftShader, llvmpipe, WARP) are tried last.
+   * `model.info.choice` tells the timings. With `worker: false` nothing is timed: the first
+   * backend of the auto order (hardware GPU, wasm, cpu, software GPU) that starts is used.
    * Or a list: backends to try in order; the first that starts is used (no timing).
    * Default `'auto'`.
    */
@@ -76,8 +77,10 @@ export interface RuntimeStats extends SupervisorStats {
   backend: Backend;
   /** `ready`, `recovering` (calls wait), `lost` (calls fail with WORKER_LOST) or `terminated`. */
   state: Supervisor['state'];
-  /** Engines (workers) running: the runtime's and those of replicas (`spec.replicas`). */
+  /** Engines (workers) running: the runtime's first, one per other backend its models serve on, and those of replicas (`spec.replicas`). */
   engines: number;
+  /** The backends of those engines, the first engine's first. */
+  backends: Backend[];
 }
 
 /**
@@ -89,7 +92,10 @@ export interface RuntimeStats extends SupervisorStats {
  * runtime.addEventListener('recovered', (e) => console.log(`back on ${e.backend} in ${e.ms} ms, ${e.replayed} requests replayed`));
  */
 export interface Runtime extends EventTarget {
-  /** The backend in use: after a recovery that left a backend, the new one. */
+  /**
+   * The backend of the runtime's first engine: after a recovery that left a backend, the new
+   * one. A model may serve on another (`backends: 'auto'`, `spec.backend`): `model.info.backend`.
+   */
   readonly backend: Backend;
   /** Whether the engine runs in a Web Worker. */
   readonly worker: boolean;
@@ -404,48 +410,79 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     start = pageStarter(init);
   }
   const first = await start([...backends]);
-  const auto = adapters ? { ladder: backends, device: deviceKey(adapters), start } : undefined;
+  const auto = adapters ? { ladder: backends, device: deviceKey(adapters) } : undefined;
   return new RuntimeImpl(first, [...backends], start, useWorker, options, auto);
 }
 
-class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
+/** What the runtime keeps of a loaded model. */
+interface Held {
+  info: ModelInfo;
+  readonly home: Supervisor;
+  dropReplica(sup: Supervisor): void;
+}
+
+export class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
   private readonly registry: Registry;
+  /** The first engine: `runtime.backend` is its backend. */
   readonly supervisor: Supervisor;
   readonly transferInputs: boolean;
-  /** Infos of the models loaded, by id: a recovery updates them in place (the backend may change). */
-  private readonly handles = new Map<string, { info: ModelInfo }>();
+  /** The models loaded, by id: a recovery updates their infos in place (the backend may change). */
+  private readonly handles = new Map<string, Held>();
+  /**
+   * The other engines, by the backend they were started for: `[0]` is the home of the models
+   * that serve on that backend (unless the first engine is on it), `[1]`, `[2]`... hold replicas.
+   */
+  private readonly engines = new Map<Backend, Promise<Supervisor>[]>();
+  /** The other engines that have started (stats() is synchronous). */
+  private readonly others: Supervisor[] = [];
   private readonly ladder: Backend[];
   private readonly start: Starter;
   private readonly recovery: RecoveryOptions | undefined;
   private modelIds = 0;
   private terminated = false;
-  /** `backends: 'auto'`: the choice made with the first model, and the load making it. */
-  private choice: BackendChoice | undefined;
+  /** `backends: 'auto'`: the load choosing a backend now (one at a time: each may start engines). */
   private choosing: Promise<unknown> | undefined;
 
   constructor(
     first: Connection, ladder: Backend[], start: Starter, readonly worker: boolean, options: RuntimeOptions,
-    private readonly auto?: { ladder: Backend[]; device: string; start: Starter },
+    private readonly auto?: { ladder: Backend[]; device: string },
   ) {
     super();
     this.ladder = ladder;
     this.start = start;
     this.recovery = options.recovery;
     this.transferInputs = options.transferInputs ?? false;
-    this.supervisor = new Supervisor(first, ladder, start, {
+    this.supervisor = this.supervise(first, ladder);
+    this.registry = new Registry(
+      (id) => (this.handles.get(id)?.home ?? this.supervisor).state === 'recovering',
+      (id) => this.handles.get(id)?.home,
+    );
+  }
+
+  /** A supervisor for an engine of this runtime; its events are the runtime's. */
+  private supervise(conn: Connection, ladder: Backend[]): Supervisor {
+    const sup: Supervisor = new Supervisor(conn, ladder, this.start, {
       lost: (loss, backend) => this.dispatchEvent(new RuntimeLostEvent(loss.cause, backend, loss.message)),
       recovered: (backend, ms, replayed) => this.dispatchEvent(new RuntimeRecoveredEvent(backend, ms, replayed)),
-      backendchange: (from, to) => this.dispatchEvent(new BackendChangeEvent(from, to)),
+      // runtime.backend is the first engine's; another engine moving down the ladder shows in its models' info.
+      backendchange: (from, to) => {
+        if (sup === this.supervisor) this.dispatchEvent(new BackendChangeEvent(from, to));
+      },
       reloaded: (id, info) => {
         const h = this.handles.get(id);
-        if (h) Object.assign(h.info, info);
+        if (h?.home === sup) Object.assign(h.info, info);
       },
       unloadable: (id) => {
+        const h = this.handles.get(id);
+        if (h && h.home !== sup) {
+          h.dropReplica(sup);
+          return;
+        }
         this.registry.disposed(id);
         this.handles.delete(id);
       },
-    }, options.recovery);
-    this.registry = new Registry(() => this.supervisor.state === 'recovering', this.supervisor);
+    }, this.recovery);
+    return sup;
   }
 
   get backend(): Backend {
@@ -467,7 +504,6 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
   onDisposed(id: string): void {
     this.registry.disposed(id);
     this.handles.delete(id);
-    this.replicaHandles.delete(id);
   }
 
   async load<S extends ModelSchema = ModelSchema>(spec: ModelSpec): Promise<Model<S>> {
@@ -479,53 +515,81 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
     if (replicas !== 1 && replicas !== 'auto' && !this.worker) {
       throw new InputError('replicas need engines in workers; with worker: false there is one engine on the page');
     }
-    const handle = await this.loadChosen<S>(spec);
+    const asked = spec?.backend;
+    if (asked !== undefined && !BACKENDS.includes(asked)) {
+      throw new InputError(`backend must be one of ${BACKENDS.join(', ')}, got ${String(asked)}`);
+    }
+    if (asked !== undefined && !this.worker && asked !== this.backend) {
+      throw new InputError(`With worker: false one engine runs on the page, on ${this.backend}: it cannot load a model on ${asked}`);
+    }
+    const handle = asked !== undefined ? await this.loadPinned<S>(spec, asked) : await this.loadChosen<S>(spec);
     if (replicas !== 1 && this.worker) await this.replicate(handle, spec, replicas);
     return handle;
   }
 
-  /** The engines of replicas 2, 3, ...: each a worker under a supervisor of its own, shared by the models that ask for replicas. */
-  private readonly pool: Promise<Supervisor>[] = [];
-
-  private replicaSupervisor(i: number): Promise<Supervisor> {
-    const made = this.pool[i] ?? (async () => {
-      const ladder = [this.backend, ...this.ladder.filter((b) => b !== this.backend)];
-      const conn = await this.start(ladder);
-      const sup: Supervisor = new Supervisor(conn, ladder, this.start, {
-        lost: (loss, backend) => this.dispatchEvent(new RuntimeLostEvent(loss.cause, backend, loss.message)),
-        recovered: (backend, ms, replayed) => this.dispatchEvent(new RuntimeRecoveredEvent(backend, ms, replayed)),
-        // runtime.backend is the first engine's; a replica moving down the ladder is seen in its model's stats.
-        backendchange: () => undefined,
-        reloaded: () => undefined,
-        unloadable: (id) => this.replicaHandles.get(id)?.dropReplica(sup),
-      }, this.recovery);
-      if (this.terminated) {
-        await sup.terminate();
-        throw disposedError('The runtime');
-      }
-      this.poolNow.push(sup);
-      return sup;
-    })();
-    this.pool[i] = made;
-    // A replica engine that failed to start is tried again by the next load.
+  /**
+   * The engine `k` of `backend`: 0 is the home of the models serving on it (the first engine
+   * when it runs that backend), 1, 2... hold their replicas. Started on first use; one that
+   * failed to start is tried again by the next load. A home engine starts on `backend` only.
+   */
+  private engine(backend: Backend, k: number): Promise<Supervisor> {
+    if (k === 0 && this.supervisor.backend === backend) return Promise.resolve(this.supervisor);
+    const list = this.engines.get(backend) ?? [];
+    this.engines.set(backend, list);
+    const have = list[k];
+    if (have) return have;
+    const ladder = [backend, ...this.ladder.filter((b) => b !== backend)];
+    const made = this.start(k === 0 ? [backend] : ladder).then((conn) => this.adopted(conn, ladder));
+    list[k] = made;
     made.catch(() => {
-      if (this.pool[i] === made) delete this.pool[i];
+      if (list[k] === made) delete list[k];
     });
     return made;
   }
 
-  private readonly replicaHandles = new Map<string, { dropReplica(sup: Supervisor): void }>();
+  /** An engine started for this runtime joins it (or is ended, when the runtime was terminated meanwhile). */
+  private async adopted(conn: Connection, ladder: Backend[]): Promise<Supervisor> {
+    const sup = this.supervise(conn, ladder);
+    if (this.terminated) {
+      await sup.terminate();
+      throw disposedError('The runtime');
+    }
+    this.others.push(sup);
+    return sup;
+  }
 
-  /** Loads the model in n - 1 more engines; on any failure the model is disposed everywhere and the load rejects. */
+  /** The home engine of `backend` if one is started or starting. */
+  private homeOn(backend: Backend): Promise<Supervisor> | undefined {
+    return this.supervisor.backend === backend ? Promise.resolve(this.supervisor) : this.engines.get(backend)?.[0];
+  }
+
+  /**
+   * The engine a model serving on `backend` goes to: the first engine, switched to `backend`
+   * when it holds no model yet (no idle worker is left behind), else the backend's own engine.
+   */
+  private async homeFor(backend: Backend): Promise<Supervisor> {
+    const home = this.homeOn(backend);
+    if (home) return home;
+    if (this.supervisor.modelIds.length === 0 && this.supervisor.quiet) {
+      const conn = await this.start([backend]);
+      if (!this.terminated && this.supervisor.modelIds.length === 0 && this.supervisor.adopt(conn, this.auto?.ladder ?? this.ladder)) {
+        return this.supervisor;
+      }
+      conn.end();
+    }
+    return this.engine(backend, 0);
+  }
+
+  /** Loads the model in n - 1 more engines of its backend; on any failure the model is disposed everywhere and the load rejects. */
   private async replicate<S extends ModelSchema>(handle: ModelHandle<S>, spec: ModelSpec, replicas: number | 'auto'): Promise<void> {
-    const n = replicas === 'auto' ? autoReplicas(this.backend, (handle.info.threads ?? 1) > 1) : replicas;
-    const req = this.supervisor.loadRequest(handle.id);
+    const backend = handle.info.backend;
+    const n = replicas === 'auto' ? autoReplicas(backend, (handle.info.threads ?? 1) > 1) : replicas;
+    const req = handle.home.loadRequest(handle.id);
     if (n <= 1 || !req) return;
-    this.replicaHandles.set(handle.id, handle);
     try {
       for (let k = 1; k < n; k++) {
-        const sup = await this.replicaSupervisor(k - 1);
-        const current = this.supervisor.loadRequest(handle.id) ?? req;
+        const sup = await this.engine(backend, k);
+        const current = handle.home.loadRequest(handle.id) ?? req;
         await sup.request({ signal: spec.signal, timeoutMs: spec.timeoutMs, what: `Loading replica ${k + 1} of ${req.name}` }, {
           replayable: true,
           send: (engine, requestId) => engine.load({ ...current, requestId }),
@@ -540,15 +604,28 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
     handle.info.replicas = n;
   }
 
+  /** `spec.backend`: the model serves there, in the engine of that backend (started if need be). */
+  private async loadPinned<S extends ModelSchema>(spec: ModelSpec, backend: Backend): Promise<ModelHandle<S>> {
+    let home: Supervisor;
+    try {
+      home = await this.homeFor(backend);
+    } catch (e) {
+      throw toInpageError(e, 'BACKEND_UNAVAILABLE', `The model asked for ${backend} (spec.backend), which does not start here`);
+    }
+    const model = await this.loadOn<S>(spec, home);
+    if (this.auto) model.info.choice = { backend: model.info.backend, reason: 'pinned', timings: [] };
+    return model;
+  }
+
   private async loadChosen<S extends ModelSchema>(spec: ModelSpec): Promise<ModelHandle<S>> {
-    if (!this.auto || this.choice) return this.loadOn<S>(spec);
-    // The first model chooses the backend; loads asked for meanwhile wait for its choice.
+    const auto = this.auto;
+    if (!auto) return this.loadOn<S>(spec, this.supervisor);
+    // Each model chooses its backend; a load asked for meanwhile waits for the one choosing.
     while (this.choosing) {
       await this.choosing.catch(() => undefined);
       this.assertLive();
-      if (this.choice) return this.loadOn<S>(spec);
     }
-    const choosing = this.loadChoosing<S>(spec, this.auto);
+    const choosing = this.loadChoosing<S>(spec, auto);
     this.choosing = choosing;
     try {
       return await choosing;
@@ -557,67 +634,114 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
     }
   }
 
-  /** The first load with `backends: 'auto'`: a remembered choice, else timings on each backend. */
-  private async loadChoosing<S extends ModelSchema>(spec: ModelSpec, auto: { ladder: Backend[]; device: string; start: Starter }): Promise<ModelHandle<S>> {
+  /**
+   * A load with `backends: 'auto'`: on the backend remembered for this model and device, else
+   * loaded on the first engine and timed there and on each other backend; the model then
+   * serves on the fastest, in the engine of that backend.
+   */
+  private async loadChoosing<S extends ModelSchema>(spec: ModelSpec, auto: { ladder: Backend[]; device: string }): Promise<ModelHandle<S>> {
     const key = choiceKey(toLoadRequest(spec, '', 0), auto.device);
     const remembered = await rememberedChoice(key);
     if (remembered && auto.ladder.includes(remembered.backend)) {
-      if (remembered.backend !== this.backend) {
-        const conn = await auto.start([remembered.backend]).catch(() => undefined);
-        if (conn && !(!this.terminated && this.supervisor.adopt(conn, auto.ladder))) conn.end();
-      }
-      if (this.backend === remembered.backend) {
-        const model = await this.loadOn<S>(spec);
-        this.choice = { backend: remembered.backend, reason: 'remembered', timings: remembered.timings };
-        model.info.choice = this.choice;
+      // A remembered backend that no longer starts is measured again with the others.
+      const home = await this.homeFor(remembered.backend).catch(() => undefined);
+      this.assertLive();
+      if (home?.backend === remembered.backend) {
+        const model = await this.loadOn<S>(spec, home);
+        model.info.choice = { backend: remembered.backend, reason: 'remembered', timings: remembered.timings };
         return model;
       }
     }
-    const t0 = performance.now();
-    const model = await this.loadOn<S>(spec);
-    const loadMs = performance.now() - t0;
     if (!this.worker) {
       // One tfjs on the page: a second engine would switch the first one's backend.
-      this.choice = { backend: this.backend, reason: 'ladder', timings: [] };
-      model.info.choice = this.choice;
+      const model = await this.loadOn<S>(spec, this.supervisor);
+      model.info.choice = { backend: this.backend, reason: 'ladder', timings: [] };
       return model;
     }
-    const req = this.supervisor.loadRequest(model.id);
-    if (!req) return model; // disposed meanwhile
-    const { choice, winner } = await measure({
-      current: this.supervisor.connection,
-      info: model.info,
-      req,
-      firstLoadMs: loadMs,
-      candidates: auto.ladder,
-      start: auto.start,
-      nextRequestId: () => this.supervisor.nextRequestId(),
-      ended: () => this.terminated,
+    return this.loadOn<S>(spec, this.supervisor, async (loaded) => {
+      const { choice, winner } = await measure({
+        current: loaded.home.connection,
+        info: loaded.info,
+        req: loaded.req,
+        firstLoadMs: loaded.loadMs,
+        candidates: auto.ladder,
+        start: this.start,
+        nextRequestId: () => loaded.home.nextRequestId(),
+        ended: () => this.terminated,
+      });
+      this.assertLive();
+      const moved = winner ? await this.move(loaded, winner, auto.ladder) : undefined;
+      const home = moved?.home ?? loaded.home;
+      const info = moved?.info ?? loaded.info;
+      choice.backend = home.backend;
+      info.choice = choice;
+      void rememberChoice(key, choice.backend, choice.timings);
+      return { home, info };
     });
-    this.assertLive();
-    if (winner) {
-      if (this.supervisor.adopt(winner.conn, auto.ladder)) Object.assign(model.info, winner.info);
-      else {
-        winner.conn.end();
-        choice.backend = this.backend;
-      }
-    }
-    this.choice = { ...choice, reason: choice.reason };
-    model.info.choice = choice;
-    void rememberChoice(key, choice.backend, choice.timings);
-    return model;
   }
 
-  private async loadOn<S extends ModelSchema = ModelSchema>(spec: ModelSpec): Promise<ModelHandle<S>> {
+  /**
+   * Moves a model just loaded in `from.home` to the engine of the backend it was measured
+   * fastest on, `winner.conn` (which holds it already): the first engine switches to it when
+   * this model is all it holds, the backend's engine takes it when there is one, else
+   * `winner.conn` becomes that engine. Undefined when it stays (the move failed).
+   */
+  private async move(
+    from: Loaded, winner: { conn: Connection; info: ModelInfo }, ladder: Backend[],
+  ): Promise<{ home: Supervisor; info: ModelInfo } | undefined> {
+    const { id, req } = from;
+    const backend = winner.conn.backend;
+    if (from.home === this.supervisor && this.supervisor.modelIds.join() === id && this.supervisor.adopt(winner.conn, ladder)) {
+      return { home: this.supervisor, info: winner.info };
+    }
+    let home: Supervisor;
+    let info = winner.info;
+    const existing = this.homeOn(backend);
+    try {
+      if (existing) {
+        winner.conn.end();
+        home = await existing;
+        info = await home.request({ what: `Loading ${req.name}` }, {
+          replayable: true,
+          send: (engine, requestId) => engine.load({ ...req, requestId }),
+        });
+      } else {
+        const list = this.engines.get(backend) ?? [];
+        this.engines.set(backend, list);
+        const made = this.adopted(winner.conn, [backend, ...ladder.filter((b) => b !== backend)]);
+        list[0] = made;
+        home = await made;
+      }
+    } catch {
+      if (!existing) winner.conn.end();
+      return undefined;
+    }
+    home.loaded(req);
+    await unloadFrom(from.home, id);
+    return { home, info };
+  }
+
+  /**
+   * Loads a model in `home`; `choose`, when given, may move it to another engine before it is
+   * made ready (routable by name) and returned.
+   */
+  private async loadOn<S extends ModelSchema = ModelSchema>(
+    spec: ModelSpec, home: Supervisor, choose?: (loaded: Loaded) => Promise<{ home: Supervisor; info: ModelInfo }>,
+  ): Promise<ModelHandle<S>> {
     const id = `m${++this.modelIds}`;
-    const req = toLoadRequest(spec, id, this.supervisor.nextRequestId());
+    const req = toLoadRequest(spec, id, home.nextRequestId());
     const progress = spec.onProgress;
     const callback = progress && (this.worker ? Comlink.proxy(progress) : progress);
     const control: RequestControl = {};
-    this.registry.loading(id, req.name, req.version, this.backend, () => control.stop?.(disposedError(`Model ${req.name}`)));
+    let cancelled = false;
+    this.registry.loading(id, req.name, req.version, home.backend, () => {
+      cancelled = true;
+      control.stop?.(disposedError(`Model ${req.name}`));
+    });
     let info: ModelInfo;
+    const t0 = performance.now();
     try {
-      info = await this.supervisor.request({ signal: spec.signal, timeoutMs: spec.timeoutMs, what: `Loading ${req.name}`, control }, {
+      info = await home.request({ signal: spec.signal, timeoutMs: spec.timeoutMs, what: `Loading ${req.name}`, control }, {
         replayable: true,
         // The engine knows a load by the request id it was sent with: cancel() aborts it.
         send: (engine, requestId) => engine.load({ ...req, requestId }, callback),
@@ -626,10 +750,19 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
       this.registry.failed(id);
       throw e;
     }
-    if (this.choice && this.auto) info.choice = { backend: info.backend, reason: 'runtime', timings: this.choice.timings };
-    const handle = new ModelHandle<S>(this, id, info, req.postprocess);
+    home.loaded(req);
+    if (choose) {
+      try {
+        ({ home, info } = await choose({ id, req, info, home, loadMs: performance.now() - t0 }));
+        if (cancelled) throw disposedError(`Model ${req.name}`);
+      } catch (e) {
+        this.registry.failed(id);
+        await unloadFrom(home, id);
+        throw e;
+      }
+    }
+    const handle = new ModelHandle<S>(this, id, info, req.postprocess, home);
     this.handles.set(id, handle);
-    this.supervisor.loaded(req);
     this.registry.ready(id, handle, spec.promote ?? false);
     return handle;
   }
@@ -676,37 +809,62 @@ class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
     return new NamedModel<S>(this.registry, name, () => this.assertLive());
   }
 
-  /** Tensors and bytes held by the engine, added up over the replica engines. */
+  /** Every engine of the runtime: the first, then the others that have started. */
+  private all(): Supervisor[] {
+    return [this.supervisor, ...this.others];
+  }
+
+  /** Tensors and bytes held by the engines, added up. */
   async memory(): Promise<MemoryInfo> {
     this.assertLive();
-    const sups = [this.supervisor, ...this.poolNow];
-    const parts = await Promise.all(sups.map((sup) => sup.request(undefined, { replayable: true, send: (engine) => engine.memory() })));
+    const parts = await Promise.all(this.all().map((sup) => sup.request(undefined, { replayable: true, send: (engine) => engine.memory() })));
     return { numTensors: parts.reduce((n, m) => n + m.numTensors, 0), numBytes: parts.reduce((n, m) => n + m.numBytes, 0) };
   }
 
-  /** Losses, recoveries and replays of the runtime's engine, and of the replica engines added in. */
+  /** Losses, recoveries and replays of every engine, added up. */
   stats(): RuntimeStats {
     const counters = { ...this.supervisor.counters };
-    for (const sup of this.poolNow) {
+    for (const sup of this.others) {
       counters.losses += sup.counters.losses;
       counters.recoveries += sup.counters.recoveries;
       counters.replays += sup.counters.replays;
       counters.lostRequests += sup.counters.lostRequests;
     }
-    return { ...counters, backend: this.backend, state: this.supervisor.state, engines: 1 + this.poolNow.length };
+    const engines = this.all();
+    return {
+      ...counters,
+      backend: this.backend,
+      state: this.supervisor.state,
+      engines: engines.length,
+      backends: [...new Set(engines.map((sup) => sup.backend))],
+    };
   }
-
-  /** Replica supervisors that have started (stats() is synchronous). */
-  private readonly poolNow: Supervisor[] = [];
 
   async terminate(): Promise<void> {
     if (this.terminated) return;
     this.terminated = true;
+    const starting = [...this.engines.values()].flat();
     try {
-      await Promise.all([this.supervisor.terminate(), ...this.pool.map((p) => p.then((sup) => sup.terminate(), () => undefined))]);
+      await Promise.all([this.supervisor.terminate(), ...starting.map((p) => p.then((sup) => sup.terminate(), () => undefined))]);
     } finally {
       this.registry.clear();
       this.handles.clear();
     }
   }
+}
+
+/** A model loaded in an engine, not yet ready. */
+interface Loaded {
+  id: string;
+  req: LoadRequest;
+  info: ModelInfo;
+  home: Supervisor;
+  loadMs: number;
+}
+
+/** Frees a model in an engine it no longer serves from (best effort: the engine may be gone). */
+async function unloadFrom(sup: Supervisor, id: string): Promise<void> {
+  sup.forget(id);
+  if (sup.state !== 'ready' && sup.state !== 'recovering') return;
+  await sup.request(undefined, { replayable: true, send: (engine) => engine.dispose(id) }).catch(() => undefined);
 }

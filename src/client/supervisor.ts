@@ -364,6 +364,11 @@ export class Supervisor {
     return this.conn;
   }
 
+  /** The models loaded in this engine (what a recovery loads again), by id. */
+  get modelIds(): string[] {
+    return [...this.models.keys()];
+  }
+
   /** The request a loaded model was loaded with (what a recovery loads again). */
   loadRequest(modelId: string): LoadRequest | undefined {
     return this.models.get(modelId);

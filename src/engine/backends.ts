@@ -8,11 +8,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { MAX_WASM_THREADS } from '../defaults.js';
+import { BACKENDS, MAX_WASM_THREADS } from '../defaults.js';
 import { BackendError } from '../errors.js';
 import type { Backend } from '../types.js';
 
-export const ALL_BACKENDS: readonly Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 /** Backends whose GPU was lost in this global scope: they get a fresh instance at their next start. */
 const lostBackends = new Set<Backend>();
@@ -127,9 +126,9 @@ export async function startBackend(
   if (ladder.length === 0) {
     throw new BackendError('The backend ladder is empty; pass at least one of webgpu, webgl, wasm, cpu');
   }
-  const unknown = ladder.filter((b) => !ALL_BACKENDS.includes(b));
+  const unknown = ladder.filter((b) => !BACKENDS.includes(b));
   if (unknown.length) {
-    throw new BackendError(`Unknown backend ${unknown.join(', ')}; valid: ${ALL_BACKENDS.join(', ')}`);
+    throw new BackendError(`Unknown backend ${unknown.join(', ')}; valid: ${BACKENDS.join(', ')}`);
   }
   for (const [k, v] of Object.entries(opts.flags ?? {})) tf.env().set(k, v);
   if (ladder.includes('wasm')) setWasmPaths(opts.wasmPaths ?? defaultWasmPaths());

@@ -228,6 +228,47 @@ test.describe('worker death', () => {
     await page.evaluate(() => (window as any).rt.terminate());
   });
 
+  test('the engine of a second backend dies: its model is replayed there, the first engine\'s model never notices', async ({ page }) => {
+    await open(page);
+    const r = await page.evaluate(async ({ cnn, mlp, input }) => {
+      const w = window as any;
+      const make = eval(input);
+      const rt = await w.inpage.createRuntime({ backends: ['wasm'] });
+      const a = await rt.load({ url: mlp, name: 'mlp' });
+      // The cnn pinned to cpu: a second engine (worker), the last one made.
+      const b = await rt.load({ url: cnn, name: 'cnn', backend: 'cpu', batching: false });
+      const engines = rt.stats();
+      const tensors = (await rt.memory()).numTensors;
+      const x = () => w.seeded({ shape: [2, 8], dtype: 'float32', seed: 9 });
+      const base = await Promise.all(Array.from({ length: 12 }, (_, i) => b.run(make(i)).then((o: any) => Array.from(o.probs.data))));
+      const baseA = Array.from((await a.run(x())).probs.data as Float32Array);
+      const events: string[] = [];
+      for (const t of ['lost', 'recovered', 'backendchange']) rt.addEventListener(t, (e: any) => events.push(`${t}:${e.backend ?? e.to}`));
+      const recovered = new Promise((res) => rt.addEventListener('recovered', res, { once: true }));
+      const fired = Array.from({ length: 12 }, (_, i) => b.run(make(i)).then((o: any) => w.same(Array.from(o.probs.data), base[i]), (e: any) => e.code));
+      const onFirst = Array.from({ length: 12 }, () => a.run(x()).then((o: any) => w.same(Array.from(o.probs.data), baseA), (e: any) => e.code));
+      w.made.at(-1).terminate();
+      const answers = await Promise.all(fired);
+      const firstAnswers = await Promise.all(onFirst);
+      await recovered;
+      const r = {
+        engines, tensors, answers, firstAnswers, events, stats: rt.stats(),
+        after: (await rt.memory()).numTensors, models: rt.models().map((m: any) => `${m.name}:${m.backend}:${m.state}`),
+        infoB: b.info.backend,
+      };
+      await rt.terminate();
+      return r;
+    }, { cnn: CNN, mlp: MLP, input: cnnInput });
+    expect(r.engines).toMatchObject({ engines: 2, backends: ['wasm', 'cpu'] });
+    expect(r.answers.every((v: unknown) => v === true), `every cnn request answered as unfaulted: ${JSON.stringify(r.answers)}`).toBe(true);
+    expect(r.firstAnswers.every((v: unknown) => v === true), 'the first engine\'s model answered throughout').toBe(true);
+    expect(r.events).toEqual(['lost:cpu', 'recovered:cpu']);
+    expect(r.stats).toMatchObject({ losses: 1, recoveries: 1, lostRequests: 0, state: 'ready', backend: 'wasm', backends: ['wasm', 'cpu'] });
+    expect(r.infoB).toBe('cpu');
+    expect(r.models).toEqual(['mlp:wasm:ready', 'cnn:cpu:ready']);
+    expect(r.after, 'tensors back to the count before the loss').toBe(r.tensors);
+  });
+
   test('deaths past maxRestarts walk down the ladder, then every call fails fast with WORKER_LOST', async ({ page }) => {
     await open(page);
     const r = await page.evaluate(async ({ url }) => {
