@@ -40,8 +40,9 @@ async function probeBackends() {
   }
 }
 
-function markBackend({ runtime }) {
-  const backend = runtime?.backend ?? null;
+function markBackend({ runtime, info }) {
+  // The model's backend: with backends 'auto' each model chooses its own.
+  const backend = info?.backend ?? runtime?.backend ?? null;
   $('#backend').textContent = backend ?? 'starting';
   $('#backend').className = `pill ${backend ?? 'muted'}`;
   for (const b of $('#backend-switch').querySelectorAll('button')) {
@@ -86,7 +87,7 @@ async function onDrop(ev, target) {
 }
 
 function wireHeader() {
-  store.on(['runtime'], markBackend);
+  store.on(['runtime', 'info'], markBackend);
   for (const b of $('#backend-switch').querySelectorAll('button')) {
     b.addEventListener('click', async () => {
       const { runtime, model } = store.get();

@@ -137,6 +137,8 @@ export interface ModelHost {
   assertLive(): void;
   /** The model stops being routed to by name. */
   onDisposed(id: string): void;
+  /** The model is freed in `sup`: an engine left holding no model may be ended. */
+  released(sup: Supervisor): void;
 }
 
 const now = () => performance.now();
@@ -391,7 +393,10 @@ export class ModelHandle<S extends ModelSchema = ModelSchema> implements Model<S
     if (this.disposed) return;
     this.disposed = true;
     this.host.onDisposed(this.id);
-    await Promise.all(this.replicas.map((sup) => this.disposeIn(sup)));
+    await Promise.all(this.replicas.map(async (sup) => {
+      await this.disposeIn(sup);
+      this.host.released(sup);
+    }));
   }
 
   private async disposeIn(sup: Supervisor): Promise<void> {

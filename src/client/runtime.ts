@@ -506,6 +506,20 @@ export class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
     this.handles.delete(id);
   }
 
+  /**
+   * An engine other than the first that holds no model any more is ended (its worker, its
+   * tfjs and GPU context); a later load that needs its backend starts another.
+   */
+  released(sup: Supervisor): void {
+    if (sup === this.supervisor || this.terminated || sup.modelIds.length > 0 || !sup.quiet) return;
+    const at = this.places.get(sup);
+    if (at && at.list[at.k] === at.made) delete at.list[at.k];
+    this.places.delete(sup);
+    const i = this.others.indexOf(sup);
+    if (i >= 0) this.others.splice(i, 1);
+    void sup.terminate();
+  }
+
   async load<S extends ModelSchema = ModelSchema>(spec: ModelSpec): Promise<Model<S>> {
     this.assertLive();
     const replicas = spec?.replicas ?? 1;
@@ -534,14 +548,21 @@ export class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
    */
   private engine(backend: Backend, k: number): Promise<Supervisor> {
     if (k === 0 && this.supervisor.backend === backend) return Promise.resolve(this.supervisor);
-    const list = this.engines.get(backend) ?? [];
-    this.engines.set(backend, list);
-    const have = list[k];
+    const have = this.engines.get(backend)?.[k];
     if (have) return have;
     const ladder = [backend, ...this.ladder.filter((b) => b !== backend)];
-    const made = this.start(k === 0 ? [backend] : ladder).then((conn) => this.adopted(conn, ladder));
+    return this.place(backend, k, this.start(k === 0 ? [backend] : ladder).then((conn) => this.adopted(conn, ladder)));
+  }
+
+  /** Where each engine other than the first sits in `engines`. */
+  private readonly places = new Map<Supervisor, { list: Promise<Supervisor>[]; k: number; made: Promise<Supervisor> }>();
+
+  /** Makes `made` the engine `k` of `backend`. */
+  private place(backend: Backend, k: number, made: Promise<Supervisor>): Promise<Supervisor> {
+    const list = this.engines.get(backend) ?? [];
+    this.engines.set(backend, list);
     list[k] = made;
-    made.catch(() => {
+    made.then((sup) => this.places.set(sup, { list, k, made }), () => {
       if (list[k] === made) delete list[k];
     });
     return made;
@@ -706,11 +727,7 @@ export class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
           send: (engine, requestId) => engine.load({ ...req, requestId }),
         });
       } else {
-        const list = this.engines.get(backend) ?? [];
-        this.engines.set(backend, list);
-        const made = this.adopted(winner.conn, [backend, ...ladder.filter((b) => b !== backend)]);
-        list[0] = made;
-        home = await made;
+        home = await this.place(backend, 0, this.adopted(winner.conn, [backend, ...ladder.filter((b) => b !== backend)]));
       }
     } catch {
       if (!existing) winner.conn.end();

@@ -40,7 +40,7 @@ async function loadAuto(page: Page): Promise<any> {
     await other.dispose();
     const r = {
       backend: rt.backend, info: m.info, pinnedInfo: pinned.info, otherInfo: other.info, stats,
-      out, pinnedOut, otherOut, before, after, held, left: await count(), events, models: rt.models().map((e: any) => e.backend),
+      out, pinnedOut, otherOut, before, after, held, left: await count(), statsAfter: rt.stats(), events, models: rt.models().map((e: any) => e.backend),
     };
     await rt.terminate();
     return r;
@@ -69,6 +69,7 @@ function expectEngines(r: any): void {
   expect(r.left, 'no tensor left by the disposed models in any engine').toBe(r.after);
   expect(r.held, 'the other engines hold the other models').toBeGreaterThan(r.after);
   expect(r.models).toEqual([r.backend]);
+  expect(r.statsAfter.engines, 'the engines left with no model are ended').toBe(1);
 }
 
 test('auto: each model is timed on each backend and served on its fastest, in one engine per backend in use; remembered across a reload', async ({ page, context }) => {

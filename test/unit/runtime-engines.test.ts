@@ -1,7 +1,8 @@
 // One engine per backend in use: with backends 'auto' each model is timed on every backend
 // (fake engines whose run time is set per model and backend) and served on its fastest, in
 // the engine of that backend; spec.backend pins a model; replicas go to engines of their
-// model's backend; terminate ends every engine, probes included.
+// model's backend; an engine left with no model is ended; terminate ends every engine,
+// probes included.
 import { describe, expect, it } from 'vitest';
 import { RuntimeImpl } from '../../src/client/runtime.js';
 import type { Connection, LossInfo } from '../../src/client/supervisor.js';
@@ -143,6 +144,13 @@ describe('Runtime with backends: auto, one engine per backend in use', () => {
     expect(webgl.every((e) => (e.runsBy.get('m2') ?? 0) >= 1), 'both replicas served').toBe(true);
     await p.dispose();
     expect(webgl.map((e) => e.loaded.size)).toEqual([0, 0]);
+    // Engines left holding nothing are ended; a later load on webgl starts one again.
+    expect(webgl.every((e) => e.ended), 'the emptied webgl engines are ended').toBe(true);
+    expect(rt.stats()).toMatchObject({ engines: 1, backends: ['wasm'] });
+    const again = await rt.load({ url: 'https://x.test/p/model.json', name: 'p', backend: 'webgl' });
+    expect(again.info.backend).toBe('webgl');
+    expect(rt.stats()).toMatchObject({ engines: 2, backends: ['wasm', 'webgl'] });
+    expect((await again.run(x)).y?.data).toEqual(new Float32Array([(engines.at(-1) as Fake).n]));
     await expect(rt.load({ url: 'https://x.test/q/model.json', backend: 'tpu' as Backend })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
     await rt.terminate();
   });
