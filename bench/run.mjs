@@ -199,10 +199,16 @@ function pairedSummary(rounds, base) {
  * Sequential `run`s of model `key` on each page in turn, `counts.rounds` rounds of
  * `counts.n`: per side, each round's p50 and every latency.
  */
+/** The sides in round r's order: reversed every other round, so no side always runs first or right after another. */
+function inTurn(sides, r) {
+  const entries = Object.entries(sides);
+  return r % 2 ? entries.reverse() : entries;
+}
+
 async function alternatedRounds(sides, key, counts, shape) {
   const rounds = Object.fromEntries(Object.keys(sides).map((k) => [k, { p50: [], all: [] }]));
   for (let r = 0; r < counts.rounds; r++) {
-    for (const [name, page] of Object.entries(sides)) {
+    for (const [name, page] of inTurn(sides, r)) {
       const lat = await call(page, 'seq', key, { n: counts.n, shape });
       rounds[name].p50.push(quantile(lat, 0.5));
       rounds[name].all.push(...lat);
@@ -295,7 +301,7 @@ async function sectionRegret(ctx, plan) {
       for (const page of Object.values(sides)) await call(page, 'seq', p.model, { n: 2, shape: m.shape });
       const p50 = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
       for (let r = 0; r < p.rounds; r++) {
-        for (const [name, page] of Object.entries(sides)) {
+        for (const [name, page] of inTurn(sides, r)) {
           p50[name].push(quantile(await call(page, 'seq', p.model, { n: p.n[name], shape: m.shape }), 0.5));
         }
       }
@@ -471,7 +477,7 @@ async function sectionPeer(ctx, plan) {
       }
       const rounds = { nsfwjs: { p50: [], all: [] }, inpage: { p50: [], all: [] } };
       for (let r = 0; r < p.rounds; r++) {
-        for (const [name, page] of Object.entries(sides)) {
+        for (const [name, page] of inTurn(sides, r)) {
           const lat = await callPeer(page, 'seq', { n: p.n });
           rounds[name].p50.push(quantile(lat, 0.5));
           rounds[name].all.push(...lat);
@@ -743,7 +749,7 @@ async function sectionReplicas(ctx, plan) {
     for (const page of Object.values(sides)) await call(page, 'closed', 'm', { concurrency: p.concurrency, durationMs: 300, shape: m.shape });
     const per = { one: [], two: [], threads: [] };
     for (let r = 0; r < p.rounds; r++) {
-      for (const [name, page] of Object.entries(sides)) {
+      for (const [name, page] of inTurn(sides, r)) {
         per[name].push((await call(page, 'closed', 'm', { concurrency: p.concurrency, durationMs: p.durationMs, shape: m.shape })).perSec);
       }
     }
