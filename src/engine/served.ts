@@ -353,7 +353,9 @@ export class ServedModel {
 
   private async runBatch(jobs: TensorJob[]): Promise<void> {
     // After a GPU loss nothing more runs here; the page replays these requests elsewhere.
-    if (this.gpu?.lost()) return;
+    // Only a loss known already: asking the GPU process costs a round trip per request, and
+    // a loss not known yet is caught after the readback (readbackTrusted) or by the watch.
+    if (this.gpu?.knownLost()) return;
     const start = now();
     const rows = jobs.reduce((n, j) => n + j.rows, 0);
     const size = this.batching && this.pad ? bucketFor(rows, this.sizes) : rows;
