@@ -10,7 +10,7 @@ import { releaseWasm, startBackend } from './backends.js';
 import { loadModelFiles } from './files.js';
 import { GpuWatch } from './gpu-watch.js';
 import { buildModel } from './loader.js';
-import { ServedModel } from './served.js';
+import { EngineClock, ServedModel } from './served.js';
 
 /** Takes a Web Lock and holds it until this global scope ends; resolves once it is held. */
 function holdLock(name: string): Promise<void> {
@@ -86,7 +86,7 @@ export class Engine implements EngineApi {
       stopped();
       built = await buildModel(loaded.files, req.format);
       stopped();
-      served = new ServedModel(built, req, { backend, threads: this.threads, engineBusy: () => this.busy() }, loaded.fromCache, this.gpu);
+      served = new ServedModel(built, req, { backend, threads: this.threads, clock: this.clock }, loaded.fromCache, this.gpu);
       // Only a model that builds is cached; the write runs beside the warmup.
       storing = loaded.persist();
       if (req.warmup) await served.warmup();
@@ -100,10 +100,14 @@ export class Engine implements EngineApi {
       throw signal.aborted ? toInpageError(signal.reason, 'ABORTED') : toInpageError(e, 'MODEL_LOAD_FAILED', `Could not load ${req.name}`);
     } finally {
       this.loads.delete(req.requestId);
+      this.clock.touch();
     }
     this.models.set(req.id, served);
     return served.info;
   }
+
+  /** When the engine last loaded or served: background warm-ups wait for a quiet spell of it. */
+  private readonly clock = new EngineClock(() => this.busy());
 
   /** Whether a load or a call to any model is under way (background warm-ups wait for none). */
   private busy(): boolean {

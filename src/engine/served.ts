@@ -34,6 +34,22 @@ function shapeSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** When the engine last did work: a model's background warm-up waits for a quiet spell of the whole engine. */
+export class EngineClock {
+  private last = now();
+  constructor(private readonly busy: () => boolean) {}
+
+  /** Work started or ended. */
+  touch(): void {
+    this.last = now();
+  }
+
+  /** How long the engine has had nothing to do, in ms (0 while busy). */
+  quietFor(): number {
+    return this.busy() ? 0 : now() - this.last;
+  }
+}
+
 /** Rows [from, from+rows) of a batched output; the whole array when it is all of it. */
 function sliceRows(data: TensorData['data'], shape: number[], from: number, rows: number): TensorData['data'] {
   const per = shapeSize(shape.slice(1));
@@ -64,8 +80,8 @@ export class ServedModel {
   private warmInBackground = false;
   /** The background warm-up running now, if any: dispose waits for it. */
   private warming: Promise<void> | undefined;
-  /** Whether the engine has other work (a load, a request to any model): the warm-up waits. */
-  private readonly engineBusy: () => boolean;
+  /** The engine's work clock (a load, a request to any model): the warm-up waits for a quiet spell of the whole engine. */
+  private readonly clock: EngineClock;
   /** Calls of run/predict under way, from their start (decoding included) to their answer. */
   private calls = 0;
   private disposed = false;
@@ -77,7 +93,7 @@ export class ServedModel {
   constructor(
     readonly built: BuiltModel,
     private req: LoadRequest,
-    { backend, threads, engineBusy }: { backend: Backend; threads: number; engineBusy?: () => boolean },
+    { backend, threads, clock }: { backend: Backend; threads: number; clock?: EngineClock },
     fromCache: boolean,
     private readonly gpu?: GpuWatch,
   ) {
@@ -95,7 +111,7 @@ export class ServedModel {
     };
     const batchable = req.batching !== false && canBatch(built.inputs, built.outputs, built.async);
     this.batching = batchable;
-    this.engineBusy = engineBusy ?? (() => this.busy);
+    this.clock = clock ?? new EngineClock(() => this.busy);
     const max = batchable && req.batching ? req.batching.maxBatchSize : 1;
     this.sizes = buckets(max);
     this.pad = backend === 'webgl' || backend === 'webgpu';
@@ -129,10 +145,12 @@ export class ServedModel {
   /** Counts a call from its start to its end, so the background warm-up stays out of its way. */
   private async counted<T>(work: () => Promise<T>): Promise<T> {
     this.calls++;
+    this.clock.touch();
     try {
       return await work();
     } finally {
       this.calls--;
+      this.clock.touch();
       this.armBackgroundWarmup();
     }
   }
@@ -196,16 +214,22 @@ export class ServedModel {
     return this.batching ? this.sizes.find((b) => !this.warmed.has(b)) : undefined;
   }
 
-  /** (Re)starts the idle clock of the background warm-up, if a bucket is still cold. */
+  /**
+   * (Re)starts the idle clock of the background warm-up, if a bucket is still cold: it runs
+   * once the whole engine (every model, loads too) has been quiet for the spell.
+   */
   private armBackgroundWarmup(): void {
     if (!this.warmInBackground || this.disposed) return;
     clearTimeout(this.warmTimer);
-    if (this.coldBucket() === undefined) return;
+    const cold = this.coldBucket();
+    if (cold === undefined) return;
+    const spell = Math.max(BACKGROUND_WARMUP_IDLE_MS, 4 * cold * this.msPerRow);
     this.warmTimer = setTimeout(() => {
       this.warmTimer = undefined;
       const n = this.coldBucket();
       if (n === undefined || this.disposed || this.gpu?.lost()) return;
-      if (this.engineBusy()) {
+      // Another model's request a moment ago: a warm-up now would likely delay its next one.
+      if (this.clock.quietFor() < spell) {
         this.armBackgroundWarmup();
         return;
       }
@@ -226,7 +250,7 @@ export class ServedModel {
       if (!started) this.armBackgroundWarmup();
       // A request arriving during a warm-up waits for it: on a slow GPU (a batch of 8 of a
       // 224x224 model takes seconds on a software rasterizer) only a long quiet spell is used.
-    }, Math.max(BACKGROUND_WARMUP_IDLE_MS, 4 * (this.coldBucket() ?? 1) * this.msPerRow));
+    }, Math.max(1, spell - this.clock.quietFor()));
   }
 
   /** Fills unknown output shapes from a real run, and turns batching off where outputs do not follow the batch. */

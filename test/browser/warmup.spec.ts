@@ -77,6 +77,40 @@ test('webgl: dispose once background warm-ups have begun frees everything', asyn
   expect(r.afterDispose).toBe(r.beforeLoad);
 });
 
+test('webgl: an idle model does not warm its buckets while another model of its engine is serving', async ({ page }) => {
+  test.slow();
+  await openHarness(page);
+  const r = await page.evaluate(async ({ url, max }) => {
+    const w = window as any;
+    const rt = await w.inpage.createRuntime({ backends: ['webgl'] });
+    const idle = await rt.load({ url, name: 'idle', batching: { maxBatchSize: max } });
+    const busy = await rt.load({ url, name: 'busy', batching: false });
+    const x = w.seeded({ shape: [1, 8], dtype: 'float32', seed: 7 });
+    // Requests to the other model with gaps of 150 ms (each under the 500 ms quiet spell) for 3 s:
+    // before, the idle model's warm-up started in such a gap, and the next request waited for it.
+    const t0 = performance.now();
+    let served = 0;
+    while (performance.now() - t0 < 3000) {
+      await busy.run({ x });
+      served++;
+      await new Promise((res) => setTimeout(res, 150));
+    }
+    const during = (await idle.stats()).warmBatchSizes;
+    // Then the engine is quiet: the idle model warms its buckets.
+    let after = during;
+    const t1 = performance.now();
+    while (after.length < 3 && performance.now() - t1 < 60_000) {
+      await new Promise((res) => setTimeout(res, 250));
+      after = (await idle.stats()).warmBatchSizes;
+    }
+    await rt.terminate();
+    return { during, after, served };
+  }, { url: mlp.url, max: MAX });
+  expect(r.served, 'the other model was served throughout').toBeGreaterThan(5);
+  expect(r.during, 'no background warm-up while the engine was serving').toEqual([1]);
+  expect(r.after.length, 'buckets warm once the engine is quiet').toBeGreaterThanOrEqual(3);
+});
+
 test('wasm: batch 1 and 2 warm at load (no shaders to compile, so nothing waits for idle time)', async ({ page }) => {
   await openHarness(page);
   const warm = await page.evaluate(async ({ url }) => {
