@@ -39,7 +39,7 @@ const MODELS = {
 const FULL = {
   overhead: [
     // Short rounds, many of them: a burst of load from other jobs then spoils few pairs.
-    { backend: 'wasm', page: true, models: { emotion: { n: 5, rounds: 40 }, mobilefacenet: { n: 3, rounds: 20 } } },
+    { backend: 'wasm', page: true, models: { emotion: { n: 10, rounds: 60 }, mobilefacenet: { n: 5, rounds: 30 } } },
     { backend: 'cpu', page: true, models: { emotion: { n: 1, rounds: 20 }, mobilefacenet: { n: 1, rounds: 8 } } },
     { backend: 'webgl', page: false, models: { emotion: { n: 1, rounds: 12 }, mobilefacenet: { n: 1, rounds: 8 } } },
     { backend: 'webgpu', page: false, models: { emotion: { n: 1, rounds: 6 } } },
