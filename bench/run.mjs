@@ -7,6 +7,11 @@
 //   options: --only=size,overhead,main,batchCost,batching,memory,peer,cold,recovery,shadow,threads,gpuLoad,regret,replicas  --backends=wasm,cpu,webgl,webgpu  --out=FILE
 //            --merge: keep the other sections of bench/results/latest.json (a partial rerun)
 //            --coep=require-corp|credentialless  how the threads section isolates its pages (default require-corp)
+//            --against=DIR  the overhead section also runs another build's dist/ (DIR) and gives this build / that
+//                           build, alternated: the instrument for a regression (section 1 alone cannot resolve 0.1 ms).
+//                           Writes bench/results/against.json, leaves BENCHMARKS.md alone. An older build:
+//                             git worktree add /tmp/old <commit> && ln -s $PWD/node_modules /tmp/old/ && (cd /tmp/old && npm run build)
+//                             node bench/run.mjs --only=overhead --backends=wasm --against=/tmp/old/dist
 //
 // Needs a built dist/ (npm run build). The run copies dist/ aside first, so a rebuild
 // during the run does not change what is measured.
@@ -136,13 +141,12 @@ function gitCommit() {
 }
 
 /** Copies the built files the pages load into bench/.cache/dist-<pid>/, so a rebuild mid-run changes nothing. */
-function snapshotDist() {
-  const dist = join(root, 'dist');
+function snapshotDist(dist = join(root, 'dist'), tag = 'dist') {
   const need = ['inpage.mjs', 'inpage.worker.js', 'inpage.engine.mjs'];
   for (const f of need) {
-    if (!existsSync(join(dist, f))) throw new Error(`dist/${f} is missing: run \`npm run build\` first`);
+    if (!existsSync(join(dist, f))) throw new Error(`${join(dist, f)} is missing: run \`npm run build\` first`);
   }
-  const dir = join(root, 'bench', '.cache', `dist-${process.pid}`);
+  const dir = join(root, 'bench', '.cache', `${tag}-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const files = {};
   for (const f of readdirSync(dist)) {
@@ -195,16 +199,16 @@ function pairedSummary(rounds, base) {
   return summary;
 }
 
-/**
- * Sequential `run`s of model `key` on each page in turn, `counts.rounds` rounds of
- * `counts.n`: per side, each round's p50 and every latency.
- */
 /** The sides in round r's order: reversed every other round, so no side always runs first or right after another. */
 function inTurn(sides, r) {
   const entries = Object.entries(sides);
   return r % 2 ? entries.reverse() : entries;
 }
 
+/**
+ * Sequential `run`s of model `key` on each page in turn, `counts.rounds` rounds of
+ * `counts.n`: per side, each round's p50 and every latency.
+ */
 async function alternatedRounds(sides, key, counts, shape) {
   const rounds = Object.fromEntries(Object.keys(sides).map((k) => [k, { p50: [], all: [] }]));
   for (let r = 0; r < counts.rounds; r++) {
@@ -244,6 +248,8 @@ async function sectionOverhead(ctx, plan) {
         worker: await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}`, ctx.errors),
       };
       if (p.page) sides.page = await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.dist.url}&mode=page`, ctx.errors);
+      // --against: another build of inpage (an older commit's dist/), in its worker too.
+      if (ctx.against) sides.against = await openPage(context, `${ctx.url}/bench/pages/inpage.html?dist=${ctx.against.url}`, ctx.errors);
       const used = {};
       for (const [name, page] of Object.entries(sides)) {
         used[name] = await call(page, 'init', { backend: p.backend, worker: name !== 'page' });
@@ -259,6 +265,10 @@ async function sectionOverhead(ctx, plan) {
         }
         const rounds = await alternatedRounds(sides, modelName, counts, m.shape);
         const summary = pairedSummary(rounds, 'raw');
+        if (ctx.against) {
+          summary.buildVsAgainst = pairedSummary(rounds, 'against').worker;
+          log(`  this build / --against build: p50 x${round(summary.buildVsAgainst.ratioP50, 3)} (${round(summary.buildVsAgainst.diffP50Ms, 3)} ms), p95 x${round(summary.buildVsAgainst.ratioP95, 3)}`);
+        }
         results.push({ backend: p.backend, backendsUsed: used, model: modelName, n: counts.n, rounds: counts.rounds, loadMs, perRound: rounds, summary });
         log(`  p50 raw ${round(summary.raw.p50)} ms, worker ${round(summary.worker.p50)} ms (x${round(summary.worker.ratioP50, 3)})` +
           (summary.page ? `, page ${round(summary.page.p50)} ms (x${round(summary.page.ratioP50, 3)})` : ''));
@@ -879,12 +889,14 @@ async function main() {
   const plan = smoke ? SMOKE : FULL;
   const only = opt('only')?.split(',') ?? SECTIONS;
   const backends = opt('backends')?.split(',') ?? ['wasm', 'cpu', 'webgl', 'webgpu'];
-  const out = opt('out') ?? join(resultsDir, smoke ? 'smoke.json' : 'latest.json');
+  const againstDir = opt('against');
+  const out = opt('out') ?? join(resultsDir, smoke ? 'smoke.json' : againstDir ? 'against.json' : 'latest.json');
   const started = Date.now();
   const dist = snapshotDist();
+  const against = againstDir ? snapshotDist(resolve(againstDir), 'against') : undefined;
   const srv = await startServer({ root });
   const browser = await launch();
-  const ctx = { browser, url: srv.url, dist, backends, errors: [] };
+  const ctx = { browser, url: srv.url, dist, against, backends, errors: [] };
   const data = {
     meta: {
       date: new Date().toISOString(),
@@ -893,6 +905,7 @@ async function main() {
       browser: `Chromium ${browser.version()} (headless, ${ctx.url.includes('127.0.0.1') ? 'pages on 127.0.0.1' : ctx.url})`,
       commit: gitCommit(),
       dist: dist.files,
+      ...(against ? { against: { dir: againstDir, files: against.files } } : {}),
       loadAverageStart: os.loadavg().map((v) => round(v, 2)),
       plan,
       sections: only,
@@ -921,6 +934,7 @@ async function main() {
     await browser.close();
     await srv.close();
     rmSync(dist.dir, { recursive: true, force: true });
+    if (against) rmSync(against.dir, { recursive: true, force: true });
   }
   data.meta.loadAverageEnd = os.loadavg().map((v) => round(v, 2));
   if (flag('merge') && !smoke && existsSync(join(resultsDir, 'latest.json'))) {
@@ -937,7 +951,7 @@ async function main() {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(data, null, 1)}\n`);
   log(`wrote ${relative(root, out)} in ${data.meta.durationSeconds} s`);
-  if (!smoke && !opt('out')) {
+  if (!smoke && !opt('out') && !against) {
     writeReport(join(root, 'BENCHMARKS.md'), renderReport(data));
     log('wrote BENCHMARKS.md');
   } else {
