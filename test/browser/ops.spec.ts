@@ -206,8 +206,18 @@ for (const [backend, worker] of [['wasm', true], ['wasm', false], ['webgl', true
         const batch = w.seeded(inDist);
         const named = rt.model('emo');
         const plain = (p: any) => ({ index: p.index, confidence: p.confidence, topK: p.topK, version: p.model.version });
+        /** Waits until no shadow request is in flight (polling the report: the test's timeout bounds it). */
         const settle = async () => {
-          for (let i = 0; i < 200 && rt.shadowReport('emo').inFlight > 0; i++) await new Promise((res) => setTimeout(res, 25));
+          while (rt.shadowReport('emo').inFlight > 0) await new Promise((res) => setTimeout(res, 25));
+        };
+        /** Predicts items 0..7 by name, each shadow request let run before the next call. */
+        const predictSettled = async () => {
+          const out = [];
+          for (let i = 0; i < 8; i++) {
+            out.push(plain(await named.predict(w.item(batch, i))));
+            await settle();
+          }
+          return out;
         };
         const off = [];
         for (let i = 0; i < 8; i++) off.push(plain(await named.predict(w.item(batch, i))));
@@ -215,21 +225,13 @@ for (const [backend, worker] of [['wasm', true], ['wasm', false], ['webgl', true
         rt.alias('emo', 'challenger', '2');
         rt.shadow('emo', 'challenger', { fraction: 1 });
         // Each shadow request waits for the engine to be quiet: let it run before the next call.
-        const on = [];
-        for (let i = 0; i < 8; i++) {
-          on.push(plain(await named.predict(w.item(batch, i))));
-          await settle();
-        }
+        const on = await predictSettled();
         const report = rt.shadowReport('emo');
         const listed = rt.models();
         const metrics = await rt.metrics();
         // A shadow that fails on every request (another model, another input shape).
         rt.shadow('emo', '3', { fraction: 1 });
-        const failing = [];
-        for (let i = 0; i < 8; i++) {
-          failing.push(plain(await named.predict(w.item(batch, i))));
-          await settle();
-        }
+        const failing = await predictSettled();
         const failReport = rt.shadowReport('emo');
         // Back to back: shadow requests wait for a quiet engine, at most maxInFlight of them; the rest are skipped.
         rt.shadow('emo', '2', { maxInFlight: 2 });

@@ -122,7 +122,12 @@ for (const worker of WORKER_MODES) {
           }
         };
         const clients = [0, 1, 2, 3].map(client);
-        await new Promise((ok) => setTimeout(ok, 300));
+        /** Waits (polling, no fixed sleep) until the clients have `n` answers in all. */
+        const answered = async (n: number) => {
+          while (answers.length < n) await new Promise((ok) => setTimeout(ok, 10));
+        };
+        // v1 serves a stream first.
+        await answered(8);
         const v2 = await rt.load({ url: v2url, name: 'cnn', version: '2' });
         const beforePromote = answers.length;
         rt.promote('cnn', '2');
@@ -130,7 +135,8 @@ for (const worker of WORKER_MODES) {
         await v1.dispose();
         const v1CallAfter = await w.catchError(() => v1.run(x(0)));
         const disposedAt = answers.length;
-        await new Promise((ok) => setTimeout(ok, 300));
+        // v2 serves the stream after v1 is gone.
+        await answered(disposedAt + 8);
         stop = true;
         await Promise.all(clients);
         const out = {
