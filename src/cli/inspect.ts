@@ -9,8 +9,6 @@ import { BACKENDS } from '../defaults.js';
 import { BYTES } from '../engine/fetch.js';
 import type { ModelSource } from './source.js';
 
-/** The backends inspect reports on, in the runtime's default order. */
-
 /** One op (graph) or layer class (layers) of the model. */
 export interface OpReport {
   op: string;

@@ -433,8 +433,6 @@ export class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
    * that serve on that backend (unless the first engine is on it), `[1]`, `[2]`... hold replicas.
    */
   private readonly engines = new Map<Backend, Promise<Supervisor>[]>();
-  /** The other engines that have started (stats() is synchronous). */
-  private readonly others: Supervisor[] = [];
   private readonly ladder: Backend[];
   private readonly start: Starter;
   private readonly recovery: RecoveryOptions | undefined;
@@ -515,8 +513,6 @@ export class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
     const at = this.places.get(sup);
     if (at && at.list[at.k] === at.made) delete at.list[at.k];
     this.places.delete(sup);
-    const i = this.others.indexOf(sup);
-    if (i >= 0) this.others.splice(i, 1);
     void sup.terminate();
   }
 
@@ -547,14 +543,13 @@ export class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
    * failed to start is tried again by the next load. A home engine starts on `backend` only.
    */
   private engine(backend: Backend, k: number): Promise<Supervisor> {
-    if (k === 0 && this.supervisor.backend === backend) return Promise.resolve(this.supervisor);
-    const have = this.engines.get(backend)?.[k];
+    const have = k === 0 ? this.homeOn(backend) : this.engines.get(backend)?.[k];
     if (have) return have;
     const ladder = [backend, ...this.ladder.filter((b) => b !== backend)];
     return this.place(backend, k, this.start(k === 0 ? [backend] : ladder).then((conn) => this.adopted(conn, ladder)));
   }
 
-  /** Where each engine other than the first sits in `engines`. */
+  /** Every engine other than the first that has started, in start order, and where it sits in `engines`. */
   private readonly places = new Map<Supervisor, { list: Promise<Supervisor>[]; k: number; made: Promise<Supervisor> }>();
 
   /** Makes `made` the engine `k` of `backend`. */
@@ -575,7 +570,6 @@ export class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
       await sup.terminate();
       throw disposedError('The runtime');
     }
-    this.others.push(sup);
     return sup;
   }
 
@@ -828,7 +822,7 @@ export class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
 
   /** Every engine of the runtime: the first, then the others that have started. */
   private all(): Supervisor[] {
-    return [this.supervisor, ...this.others];
+    return [this.supervisor, ...this.places.keys()];
   }
 
   /** Tensors and bytes held by the engines, added up. */
@@ -841,7 +835,7 @@ export class RuntimeImpl extends EventTarget implements Runtime, ModelHost {
   /** Losses, recoveries and replays of every engine, added up. */
   stats(): RuntimeStats {
     const counters = { ...this.supervisor.counters };
-    for (const sup of this.others) {
+    for (const sup of this.places.keys()) {
       counters.losses += sup.counters.losses;
       counters.recoveries += sup.counters.recoveries;
       counters.replays += sup.counters.replays;

@@ -12,7 +12,6 @@ import { BACKENDS, MAX_WASM_THREADS } from '../defaults.js';
 import { BackendError } from '../errors.js';
 import type { Backend } from '../types.js';
 
-
 /** Backends whose GPU was lost in this global scope: they get a fresh instance at their next start. */
 const lostBackends = new Set<Backend>();
 
